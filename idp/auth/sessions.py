@@ -1,0 +1,97 @@
+"""The SSO login session: a server-side record behind an opaque cookie, renewed at every login (no fixation).
+
+The cookie holds 256 random bits; the table holds their SHA-256. Idle and absolute lifetimes come from settings.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, g, request
+
+from .. import clock
+from ..extensions import db
+from ..models import LoginSession, User
+from ..security.tokens import new_secret, token_checksum
+
+#: last_seen_at is written at most this often, so reading a page is not a database write each time
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def _settings():
+    return current_app.config["IDP_SETTINGS"]
+
+
+def cookie_name() -> str:
+    settings = _settings()
+    name = settings.session.cookie_name
+    return f"__Host-{name}" if settings.issuer.startswith("https://") else name
+
+
+def current_login_session() -> LoginSession | None:
+    """The live session of this browser, or None (ended, expired, idle too long, user disabled)."""
+    if "login_session" not in g:
+        g.login_session = _load(request.cookies.get(cookie_name()))
+    return g.login_session
+
+
+def _load(token: str | None) -> LoginSession | None:
+    if not token or len(token) > 128:
+        return None
+    ls = db.session.scalar(sa.select(LoginSession).where(LoginSession.token_hash == token_checksum(token)))
+    now = clock.now()
+    if ls is None or ls.ended_at is not None or ls.user.disabled:
+        return None
+    if now >= ls.expires_at or now >= ls.last_seen_at + timedelta(seconds=_settings().session.idle_timeout):
+        return None
+    if now - ls.last_seen_at >= TOUCH_INTERVAL:
+        ls.last_seen_at = now
+        db.session.commit()
+    return ls
+
+
+def start_login_session(user: User, amr: list[str], acr: str) -> LoginSession:
+    """End this browser's previous session and start a new one with a new cookie value."""
+    end_login_session()
+    token = new_secret(32)
+    now = clock.now()
+    ls = LoginSession(
+        token_hash=token_checksum(token),
+        sid=new_secret(16),
+        user_id=user.id,
+        auth_time=now,
+        amr=amr,
+        acr=acr,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=_settings().session.lifetime),
+        ip=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:300],
+    )
+    db.session.add(ls)
+    user.last_login_at = now
+    g.login_session = ls
+    g.session_cookie = token
+    return ls
+
+
+def end_login_session() -> None:
+    ls = current_login_session()
+    if ls is not None:
+        ls.ended_at = clock.now()
+    g.login_session = None
+    g.session_cookie = ""
+
+
+def write_session_cookie(response):
+    """after_request: set or clear the cookie when this request started or ended a session."""
+    if "session_cookie" not in g:
+        return response
+    secure = _settings().issuer.startswith("https://")
+    if g.session_cookie:
+        response.set_cookie(cookie_name(), g.session_cookie, max_age=_settings().session.lifetime, path="/",
+                            secure=secure, httponly=True, samesite="Lax")
+    else:
+        response.delete_cookie(cookie_name(), path="/", secure=secure, httponly=True, samesite="Lax")
+    return response

@@ -1,0 +1,232 @@
+"""Settings: one typed source of truth, read from TOML, a documented set of environment overrides, checked at start-up.
+
+Every key lives in a dataclass below with its default; ``config.example.toml`` documents each one and a test keeps the
+two in step. ``load_settings`` collects every problem before raising ``ConfigError``, naming each key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+#: Where the configuration is looked for when ``IDP_CONFIG`` is not set (``make demo`` writes it).
+DEFAULT_CONFIG_PATH = Path("instance/config.toml")
+
+#: Environment variables that override a key: variable -> (section or "", key).
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "IDP_DEMO": ("", "demo"),
+    "IDP_ISSUER": ("", "issuer"),
+    "IDP_SECRET_KEY": ("", "secret_key"),
+    "IDP_CLIENT_SECRET_KEY": ("", "client_secret_key"),
+    "IDP_DATABASE_URL": ("database", "url"),
+    "IDP_KEYS_DIR": ("keys", "dir"),
+}
+
+#: Placeholder secrets used only in demo mode when none is configured.
+DEMO_SECRET = "demo-mode-insecure-secret-do-not-use-in-production"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``errors`` lists every problem as "key: reason"."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("invalid configuration:\n  " + "\n  ".join(errors))
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///instance/idp.sqlite3"
+    echo: bool = False
+    sqlite_busy_timeout: int = 15
+
+
+@dataclass(frozen=True)
+class KeysSettings:
+    dir: str = "keys"
+    signing_alg: str = "RS256"
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    cookie_name: str = "idp_session"
+    flow_cookie_name: str = "idp_flow"
+    lifetime: int = 43200
+    idle_timeout: int = 1800
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    authorization_code_lifetime: int = 60
+    access_token_lifetime: int = 600
+    id_token_lifetime: int = 600
+    refresh_token_lifetime: int = 2592000
+    interaction_lifetime: int = 900
+
+
+@dataclass(frozen=True)
+class PasswordSettings:
+    time_cost: int = 2
+    memory_cost: int = 19456
+    parallelism: int = 1
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_content_length: int = 65536
+
+
+@dataclass(frozen=True)
+class Settings:
+    demo: bool = False
+    issuer: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    client_secret_key: str = ""
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    keys: KeysSettings = field(default_factory=KeysSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with top-level keys or whole sections replaced (sections may be given as dicts)."""
+        for name, value in list(changes.items()):
+            if isinstance(value, Mapping):
+                changes[name] = dataclasses.replace(getattr(self, name), **value)
+        return dataclasses.replace(self, **changes)
+
+
+SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Settings) if f.default_factory is not dataclasses.MISSING}
+
+
+def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (``path``, else ``$IDP_CONFIG``, else ``instance/config.toml``) and the env overrides."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("IDP_CONFIG") or DEFAULT_CONFIG_PATH)
+    if not path.is_file():
+        raise ConfigError([f"IDP_CONFIG: no configuration file at {path} (copy config.example.toml, or run `make demo`)"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    return settings_from_mapping(data, environ)
+
+
+def settings_from_mapping(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Build and check Settings from parsed TOML plus the env overrides; raise ConfigError listing every problem."""
+    errors: list[str] = []
+    data = _apply_env(dict(data), environ or {})
+    top: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in SECTIONS:
+            if not isinstance(value, Mapping):
+                errors.append(f"{key}: must be a table")
+                continue
+            top[key] = _build(SECTIONS[key](), value, key, errors)
+        elif key in _field_types(Settings):
+            top[key] = _coerce(key, value, _field_types(Settings)[key], errors)
+        else:
+            errors.append(f"{key}: unknown setting")
+    settings = dataclasses.replace(Settings(), **{k: v for k, v in top.items() if v is not None})
+    errors.extend(validate(settings))
+    if errors:
+        raise ConfigError(errors)
+    return _with_demo_secrets(settings)
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if var in environ:
+            target = data.setdefault(section, {}) if section else data
+            if section and not isinstance(target, dict):
+                continue
+            target[key] = environ[var]
+    return data
+
+
+def _field_types(cls) -> dict[str, Any]:
+    return {f.name: f.type for f in dataclasses.fields(cls)}
+
+
+def _build(default, values: Mapping[str, Any], section: str, errors: list[str]):
+    types = _field_types(type(default))
+    changes = {}
+    for key, value in values.items():
+        if key not in types:
+            errors.append(f"{section}.{key}: unknown setting")
+            continue
+        coerced = _coerce(f"{section}.{key}", value, types[key], errors)
+        if coerced is not None:
+            changes[key] = coerced
+    return dataclasses.replace(default, **changes)
+
+
+def _coerce(name: str, value: Any, type_name: str, errors: list[str]):
+    """Values from TOML keep their type; values from the environment arrive as strings."""
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        errors.append(f"{name}: must be true or false (got {value!r})")
+    elif type_name == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        errors.append(f"{name}: must be a whole number (got {value!r})")
+    elif type_name == "str":
+        if isinstance(value, str):
+            return value
+        errors.append(f"{name}: must be a string (got {value!r})")
+    return None
+
+
+def validate(s: Settings) -> list[str]:
+    """Rules that span values: positive lifetimes, a usable issuer, secrets outside demo mode."""
+    errors = []
+    issuer = urlsplit(s.issuer)
+    if issuer.scheme not in ("http", "https") or not issuer.hostname or issuer.query or issuer.fragment:
+        errors.append(f"issuer: must be an absolute http(s) URL without query or fragment (got {s.issuer!r})")
+    elif issuer.scheme == "http" and issuer.hostname not in ("127.0.0.1", "localhost", "::1"):
+        errors.append(f"issuer: must use https except on a loopback host (got {s.issuer!r})")
+    elif s.issuer.endswith("/"):
+        errors.append(f"issuer: must not end with a slash (got {s.issuer!r})")
+    for name in ("secret_key", "client_secret_key"):
+        value = getattr(s, name)
+        if not s.demo and len(value) < MIN_SECRET_LENGTH:
+            errors.append(f"{name}: required outside demo mode, at least {MIN_SECRET_LENGTH} random characters")
+    if s.keys.signing_alg not in ("RS256", "ES256"):
+        errors.append(f"keys.signing_alg: must be RS256 or ES256 (got {s.keys.signing_alg!r})")
+    if not s.database.url.startswith(("sqlite:", "postgresql")):
+        errors.append(f"database.url: must be a sqlite:// or postgresql+psycopg:// URL (got {s.database.url!r})")
+    for section in ("tokens", "session", "passwords", "server"):
+        for f in dataclasses.fields(getattr(s, section)):
+            value = getattr(getattr(s, section), f.name)
+            if f.type == "int" and value <= 0:
+                errors.append(f"{section}.{f.name}: must be a positive whole number (got {value!r})")
+    if s.tokens.authorization_code_lifetime > 600:
+        errors.append("tokens.authorization_code_lifetime: at most 600 seconds (RFC 6749 4.1.2)")
+    if s.passwords.memory_cost < 8 * s.passwords.parallelism:
+        errors.append("passwords.memory_cost: must be at least 8 KiB per lane")
+    return errors
+
+
+def _with_demo_secrets(s: Settings) -> Settings:
+    missing = [n for n in ("secret_key", "client_secret_key") if not getattr(s, n)]
+    if s.demo and missing:
+        log.warning("demo mode: using a built-in placeholder for %s; never run like this in production", ", ".join(missing))
+        return dataclasses.replace(s, **{n: DEMO_SECRET for n in missing})
+    return s

@@ -1,0 +1,71 @@
+"""Application errors and the one place that turns any error into a response.
+
+Protocol errors are Authlib's ``OAuth2Error`` family, converted in ``oidc.views``. Everything else becomes an HTML
+page, or JSON with an ``error`` member on API paths; werkzeug's 4xx (malformed or oversized input) included, and a
+500 never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+#: endpoints that speak JSON, not HTML
+API_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.discovery", "oidc.jwks"}
+
+
+class IdpError(Exception):
+    """An error raised on purpose. ``public`` is safe to show; ``detail`` goes to the log only."""
+
+    status = 400
+    public = "Something went wrong. Please try again."
+
+    def __init__(self, public: str | None = None, *, detail: str | None = None):
+        super().__init__(detail or public or self.public)
+        self.public = public or self.public
+        self.detail = detail
+
+
+class LoginFailed(IdpError):
+    status = 401
+    public = "Incorrect username or password."
+
+
+def _is_api() -> bool:
+    return request.endpoint in API_ENDPOINTS or request.path.startswith(("/token", "/userinfo"))
+
+
+def _render(status: int, error: str, message: str):
+    if _is_api():
+        return jsonify(error=error, error_description=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(IdpError)
+    def _idp_error(exc: IdpError):
+        log.info("%s: %s", type(exc).__name__, exc.detail or exc.public)
+        return _render(exc.status, "invalid_request", exc.public)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return _render(400, "invalid_request", "This form has expired or was not sent from this site. Please go back, reload and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.code is None or exc.code >= 500:
+            return _render(exc.code or 500, "server_error", "The server could not complete the request.")
+        if exc.response is not None:  # e.g. Authlib's bearer-token errors carry their own response
+            return exc.response
+        error = "invalid_request" if exc.code < 500 else "server_error"
+        return _render(exc.code, error, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _render(500, "server_error", "The server could not complete the request. Please try again later.")

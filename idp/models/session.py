@@ -1,0 +1,54 @@
+"""Server-side state of a browser: the SSO login session and the authorization request waiting for the user.
+
+The browser holds only opaque random values; the tables hold their SHA-256, so a database read does not give
+anyone a usable cookie.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import db
+from .account import User
+
+
+class LoginSession(db.Model):
+    __tablename__ = "login_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: the OIDC session id (``sid`` claim); public, unrelated to the cookie value
+    sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    auth_time: Mapped[datetime]
+    amr: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    acr: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[Optional[datetime]]
+    ip: Mapped[Optional[str]] = mapped_column(sa.String(64))
+    user_agent: Mapped[Optional[str]] = mapped_column(sa.String(300))
+    user: Mapped[User] = relationship()
+
+
+class Interaction(db.Model):
+    """An authorization request parked while the user logs in or consents (node-oidc-provider's Interaction)."""
+
+    __tablename__ = "interaction"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: SHA-256 of a random value in this browser's flow cookie: the request resumes only in the browser that made it
+    browser_hash: Mapped[str] = mapped_column(sa.String(64))
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"))
+    params: Mapped[dict] = mapped_column(sa.JSON)
+    prompt: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    #: prompts the user has completed in this interaction ("login", "consent"), so a resume does not ask again
+    fulfilled: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    completed_at: Mapped[Optional[datetime]]

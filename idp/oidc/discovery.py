@@ -1,0 +1,41 @@
+"""OpenID Provider metadata (Discovery 1.0 section 3, RFC 8414), built from settings and the registered grants."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from . import claims
+from .grants import CLIENT_AUTH_METHODS, S256CodeChallenge
+from .keys import load_keyring
+
+
+def provider_metadata() -> dict:
+    settings = current_app.config["IDP_SETTINGS"]
+    issuer = settings.issuer
+
+    def endpoint(name: str) -> str:
+        return issuer + url_for(name)
+
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": endpoint("oidc.authorize"),
+        "token_endpoint": endpoint("oidc.token"),
+        "userinfo_endpoint": endpoint("oidc.userinfo"),
+        "jwks_uri": endpoint("oidc.jwks"),
+        "scopes_supported": claims.SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": load_keyring(settings.keys.dir).algorithms,
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "claims_supported": claims.CLAIMS_SUPPORTED,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "code_challenge_methods_supported": S256CodeChallenge.SUPPORTED_CODE_CHALLENGE_METHOD,
+        "acr_values_supported": claims.ACR_VALUES_SUPPORTED,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+        "ui_locales_supported": ["en"],
+    }

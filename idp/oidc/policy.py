@@ -1,0 +1,85 @@
+"""The interaction policy: which prompt an authorization request needs before a code can be issued.
+
+Prompts are checked in order; each check is a small function named for the reason it fires (node-oidc-provider's
+interaction policy). ``evaluate`` returns the first prompt and reason that fire, or None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+
+from .. import clock
+from ..extensions import db
+from ..models import Client, Consent, Interaction, LoginSession
+
+
+@dataclass
+class Context:
+    params: dict
+    client: Client
+    session: LoginSession | None
+    interaction: Interaction | None = None
+    prompts: set[str] = field(init=False)
+
+    def __post_init__(self):
+        self.prompts = set((self.params.get("prompt") or "").split())
+
+    def fulfilled(self, prompt: str) -> bool:
+        return self.interaction is not None and prompt in self.interaction.fulfilled
+
+
+def no_session(ctx: Context) -> bool:
+    return ctx.session is None
+
+
+def prompt_login(ctx: Context) -> bool:
+    return "login" in ctx.prompts and not ctx.fulfilled("login")
+
+
+def max_age(ctx: Context) -> bool:
+    # OIDC Core 3.1.2.1: re-authenticate when the last authentication is older than max_age seconds
+    value = ctx.params.get("max_age")
+    if value is None or ctx.fulfilled("login"):
+        return False
+    age = (clock.now() - ctx.session.auth_time).total_seconds()
+    return age > int(value)
+
+
+def prompt_consent(ctx: Context) -> bool:
+    return "consent" in ctx.prompts and not ctx.fulfilled("consent")
+
+
+def untrusted_client_without_consent(ctx: Context) -> bool:
+    if ctx.client.trusted or ctx.fulfilled("consent"):
+        return False
+    granted = db.session.scalar(
+        sa.select(Consent.scope).where(Consent.user_id == ctx.session.user_id, Consent.client_id == ctx.client.client_id)
+    )
+    requested = set((ctx.params.get("scope") or "").split())
+    return granted is None or not requested <= set(granted.split())
+
+
+PROMPTS: list[tuple[str, list[Callable[[Context], bool]]]] = [
+    ("login", [no_session, prompt_login, max_age]),
+    ("consent", [prompt_consent, untrusted_client_without_consent]),
+]
+
+
+def evaluate(ctx: Context) -> tuple[str, str] | None:
+    for prompt, checks in PROMPTS:
+        for check in checks:
+            if check(ctx):
+                return prompt, check.__name__
+    return None
+
+
+def grant_consent(user_id: int, client_id: str, scope: str) -> None:
+    consent = db.session.scalar(sa.select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id))
+    scopes = set(scope.split())
+    if consent is None:
+        db.session.add(Consent(user_id=user_id, client_id=client_id, scope=" ".join(sorted(scopes))))
+    else:
+        consent.scope = " ".join(sorted(scopes | set(consent.scope.split())))

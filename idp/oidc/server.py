@@ -1,0 +1,87 @@
+"""Wires Authlib's authorization server and resource protector: grants, PKCE, RFC 9207 ``iss``, userinfo.
+
+``init_oidc(app)`` builds them for an app; views reach the server through ``authorization_server()``.
+"""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskAuthorizationServer
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
+from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
+from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
+from flask import current_app
+
+from ..security.tokens import new_secret
+from . import claims, store
+from .grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
+
+
+class AuthorizationServer(_FlaskAuthorizationServer):
+    """Flask's server, able to replay a stored authorization request when an interaction resumes."""
+
+    def create_oauth2_request(self, request):
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+
+def stored_request(params: dict, url: str) -> OAuth2Request:
+    """Rebuild an authorization request from the parameters saved in an Interaction."""
+    request = OAuth2Request("GET", url)
+    request.payload = BasicOAuth2Payload(dict(params))
+    return request
+
+
+class IssuerParameter(_IssuerParameter):
+    def get_issuer(self) -> str:
+        return current_app.config["IDP_SETTINGS"].issuer
+
+
+class BearerTokenValidator(_BearerTokenValidator):
+    def authenticate_token(self, token_string):
+        """Authlib seam. Finds the access token by checksum; tokens of disabled users or clients are not valid."""
+        token = store.find_access_token(token_string)
+        if token is None or token.user.disabled or not token.client.enabled:
+            return None
+        return token
+
+
+class UserInfoEndpoint(_UserInfoEndpoint):
+    def get_issuer(self) -> str:
+        return current_app.config["IDP_SETTINGS"].issuer
+
+    def generate_user_info(self, user, scope):
+        return claims.generate_user_info(user, scope)
+
+
+def init_oidc(app) -> AuthorizationServer:
+    """One server per app (settings differ between apps, e.g. in tests), kept in ``app.extensions``."""
+    settings = app.config["IDP_SETTINGS"]
+    app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {
+        "authorization_code": settings.tokens.access_token_lifetime,
+        "refresh_token": settings.tokens.access_token_lifetime,
+    }
+    app.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = _random_token
+    app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = _random_token
+    app.config["OAUTH2_SCOPES_SUPPORTED"] = claims.SCOPES_SUPPORTED
+    server = AuthorizationServer()
+    server.init_app(app, query_client=store.query_client, save_token=store.save_token)
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)])
+    server.register_grant(RefreshTokenGrant)
+    server.register_extension(IssuerParameter())
+    protector = ResourceProtector()
+    protector.register_token_validator(BearerTokenValidator())
+    server.register_endpoint(UserInfoEndpoint(resource_protector=protector))
+    app.extensions["idp.authorization"] = server
+    return server
+
+
+def authorization_server() -> AuthorizationServer:
+    return current_app.extensions["idp.authorization"]
+
+
+def _random_token(*_args, **_kwargs) -> str:
+    return new_secret(32)

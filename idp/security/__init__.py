@@ -1,0 +1,1 @@
+"""Primitives for secrets: password hashing and random tokens."""

@@ -1,0 +1,136 @@
+"""Protocol helpers for tests: an authorization request with state, nonce and PKCE, and a browser that logs in.
+
+Modelled on node-oidc-provider's AuthorizationRequest: a test changes one parameter and asserts one behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+TEST_PASSWORD = "a long test passphrase"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+@dataclass
+class AuthorizationRequest:
+    client: object
+    scope: str = "openid profile email"
+    state: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    verifier: str = ""
+    challenge: str = ""
+
+    def __post_init__(self):
+        self.verifier, self.challenge = pkce_pair()
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.client.redirect_uris[0]
+
+    def params(self, **changes) -> dict:
+        params = {
+            "response_type": "code",
+            "client_id": self.client.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": self.scope,
+            "state": self.state,
+            "nonce": self.nonce,
+            "code_challenge": self.challenge,
+            "code_challenge_method": "S256",
+        }
+        params.update(changes)
+        return {k: v for k, v in params.items() if v is not None}
+
+    def url(self, **changes) -> str:
+        return "/authorize?" + urlencode(self.params(**changes))
+
+    def token_form(self, code: str, **changes) -> dict:
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
+                "code_verifier": self.verifier}
+        form.update(changes)
+        return {k: v for k, v in form.items() if v is not None}
+
+    def basic_auth(self) -> dict:
+        raw = f"{self.client.client_id}:{self.client.secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def query(location: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def assert_redirect_error(response, error: str, redirect_uri: str | None = None) -> dict:
+    assert response.status_code in (302, 303), response.status_code
+    params = query(response.location)
+    assert params.get("error") == error, params
+    if redirect_uri:
+        assert response.location.startswith(redirect_uri + "?")
+    return params
+
+
+def assert_error_page(response) -> None:
+    assert response.status_code == 400, response.status_code
+    assert "location" not in response.headers
+    assert b"not valid" in response.data
+
+
+def decode_id_token(id_token: str, jwks: dict):
+    return jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
+
+
+class Browser:
+    """A test client used like a person's browser: follows the login form for a parked authorization request."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login_page(self, location: str):
+        response = self.client.get(location)
+        assert response.status_code == 200, response.status_code
+        return response
+
+    def submit_login(self, login_location: str, username: str, password: str):
+        page = self.login_page(login_location)
+        html = page.get_data(as_text=True)
+        uid = query(login_location).get("uid")
+        form = {"csrf_token": csrf_token(html), "username": username, "password": password}
+        if uid:
+            form["uid"] = uid
+        return self.client.post("/login", data=form)
+
+    def authorize(self, authz: AuthorizationRequest, username: str | None = None, password: str | None = None,
+                  **changes):
+        """Run /authorize; log in on the way when asked; return the final redirect to the client."""
+        response = self.client.get(authz.url(**changes))
+        if username is not None and response.status_code == 303 and "/login" in response.location:
+            response = self.submit_login(response.location, username, password)
+            assert response.status_code == 303, response.get_data(as_text=True)
+            response = self.client.get(response.location)
+        return response
+
+    def code(self, authz: AuthorizationRequest, username: str, password: str, **changes) -> str:
+        response = self.authorize(authz, username, password, **changes)
+        assert response.status_code == 302, (response.status_code, response.get_data(as_text=True)[:500])
+        params = query(response.location)
+        assert "code" in params, params
+        return params["code"]
