@@ -6,6 +6,7 @@ three servers.
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 
@@ -81,10 +82,11 @@ def demo(setup_only: bool):
         click.echo(f"  {panel.name:<28}http://127.0.0.1:{panel.port}")
     click.echo(f"\n  demo login: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}")
     click.echo("  Ctrl-C stops all three.\n")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        click.echo("stopping")
-    finally:
-        for server in servers:
-            server.shutdown()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    click.echo("stopping idp, RCP and CRI")
+    for server in servers:
+        server.shutdown()
+        server.server_close()
