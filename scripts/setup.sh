@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Idempotent setup: the virtualenv, the project installed in it (again only when pyproject.toml changed), and
+# Debian's chromium for the browser tests. Playwright never downloads a browser here.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+VENV=.venv
+STAMP=$VENV/.installed
+CHROMIUM=/usr/bin/chromium
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    else
+        sudo "$@"
+    fi
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "setup: creating $VENV"
+    python3 -m venv "$VENV"
+fi
+
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+    echo "setup: installing the project into $VENV"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[test]'
+    touch "$STAMP"
+fi
+
+if [ ! -x "$CHROMIUM" ]; then
+    echo "setup: installing Debian's chromium"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
