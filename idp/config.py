@@ -6,7 +6,9 @@ two in step. ``load_settings`` collects every problem before raising ``ConfigErr
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import logging
 import os
 import tomllib
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,9 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "IDP_CLIENT_SECRET_KEY": ("", "client_secret_key"),
     "IDP_DATABASE_URL": ("database", "url"),
     "IDP_KEYS_DIR": ("keys", "dir"),
+    "IDP_MFA_ENCRYPTION_KEY": ("mfa", "encryption_key"),
+    "IDP_SMS_HTTP_TOKEN": ("sms", "http_token"),
+    "IDP_EMAIL_SMTP_PASSWORD": ("email", "smtp_password"),
 }
 
 #: Placeholder secrets used only in demo mode when none is configured.
@@ -81,6 +88,48 @@ class PasswordSettings:
 
 
 @dataclass(frozen=True)
+class MfaSettings:
+    issuer_label: str = "Reseller login"
+    encryption_key: str = ""
+    totp_enrolment_lifetime: int = 900
+    sms_code_lifetime: int = 300
+    sms_max_attempts: int = 5
+    sms_resend_interval: int = 30
+    sms_max_per_hour: int = 5
+    default_region: str = "GB"
+
+
+@dataclass(frozen=True)
+class ThrottleSettings:
+    free_failures: int = 5
+    base_delay: int = 30
+    max_delay: int = 900
+    hard_limit: int = 100
+    hard_lock: int = 86400
+    ip_free_failures: int = 30
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    sender: str = "console"
+    http_url: str = ""
+    http_token: str = ""
+    timeout: int = 5
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    sender: str = "console"
+    from_address: str = "idp@localhost"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    timeout: int = 10
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -98,6 +147,10 @@ class Settings:
     session: SessionSettings = field(default_factory=SessionSettings)
     tokens: TokenSettings = field(default_factory=TokenSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    mfa: MfaSettings = field(default_factory=MfaSettings)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
 
     def replace(self, **changes: Any) -> "Settings":
@@ -212,7 +265,8 @@ def validate(s: Settings) -> list[str]:
         errors.append(f"keys.signing_alg: must be RS256 or ES256 (got {s.keys.signing_alg!r})")
     if not s.database.url.startswith(("sqlite:", "postgresql")):
         errors.append(f"database.url: must be a sqlite:// or postgresql+psycopg:// URL (got {s.database.url!r})")
-    for section in ("tokens", "session", "passwords", "server"):
+    errors.extend(_validate_mfa(s))
+    for section in ("tokens", "session", "passwords", "server", "mfa", "throttle", "sms", "email"):
         for f in dataclasses.fields(getattr(s, section)):
             value = getattr(getattr(s, section), f.name)
             if f.type == "int" and value <= 0:
@@ -224,9 +278,36 @@ def validate(s: Settings) -> list[str]:
     return errors
 
 
+def _validate_mfa(s: Settings) -> list[str]:
+    errors = []
+    if s.mfa.encryption_key:
+        try:
+            Fernet(s.mfa.encryption_key)
+        except (ValueError, TypeError):
+            errors.append("mfa.encryption_key: must be a Fernet key (32 url-safe base64 bytes; `idp keys encryption-key`)")
+    elif not s.demo:
+        errors.append("mfa.encryption_key: required outside demo mode (`idp keys encryption-key` makes one)")
+    if len(s.mfa.default_region) != 2 or not s.mfa.default_region.isalpha():
+        errors.append(f"mfa.default_region: a two-letter region code such as GB (got {s.mfa.default_region!r})")
+    if s.throttle.hard_limit > 100:
+        errors.append("throttle.hard_limit: at most 100 consecutive failures (NIST SP 800-63B 5.2.2)")
+    if s.sms.sender not in ("console", "http"):
+        errors.append(f"sms.sender: console or http (got {s.sms.sender!r})")
+    elif s.sms.sender == "http" and not s.sms.http_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        errors.append("sms.http_url: required for the http sender, https except on loopback")
+    if s.email.sender not in ("console", "smtp"):
+        errors.append(f"email.sender: console or smtp (got {s.email.sender!r})")
+    elif s.email.sender == "smtp" and not s.email.smtp_host:
+        errors.append("email.smtp_host: required for the smtp sender")
+    return errors
+
+
 def _with_demo_secrets(s: Settings) -> Settings:
     missing = [n for n in ("secret_key", "client_secret_key") if not getattr(s, n)]
-    if s.demo and missing:
-        log.warning("demo mode: using a built-in placeholder for %s; never run like this in production", ", ".join(missing))
-        return dataclasses.replace(s, **{n: DEMO_SECRET for n in missing})
+    if s.demo and (missing or not s.mfa.encryption_key):
+        log.warning("demo mode: using built-in placeholder secrets where none are set; never run like this in production")
+        demo_fernet = base64.urlsafe_b64encode(hashlib.sha256(DEMO_SECRET.encode()).digest()).decode()
+        s = dataclasses.replace(s, **{n: DEMO_SECRET for n in missing})
+        if not s.mfa.encryption_key:
+            s = dataclasses.replace(s, mfa=dataclasses.replace(s.mfa, encryption_key=demo_fernet))
     return s

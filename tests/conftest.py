@@ -10,7 +10,7 @@ import os
 import secrets
 
 import pytest
-import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from idp import create_app
 from idp.config import Settings
@@ -19,7 +19,7 @@ from idp.oidc.keys import ensure_keys
 from idp.oidc.registration import create_client
 from idp.users import create_user
 
-from helpers import TEST_PASSWORD, AuthorizationRequest, Browser
+from helpers import TEST_PASSWORD, AuthorizationRequest, Browser, reset_schema
 
 
 FAST_PASSWORDS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
@@ -47,17 +47,10 @@ def settings(request, keys_dir, database_url) -> Settings:
         issuer="http://127.0.0.1:8000",
         secret_key=secrets.token_urlsafe(32),
         client_secret_key=secrets.token_urlsafe(32),
-    ).replace(database={"url": database_url}, keys={"dir": str(keys_dir)}, passwords=FAST_PASSWORDS)
+    ).replace(database={"url": database_url}, keys={"dir": str(keys_dir)}, passwords=FAST_PASSWORDS,
+              mfa={"encryption_key": Fernet.generate_key().decode()})
     marker = request.node.get_closest_marker("settings")
     return base.replace(**marker.kwargs) if marker else base
-
-
-def reset_schema() -> None:
-    db.session.remove()
-    with db.engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    db.metadata.drop_all(db.engine)
-    db.metadata.create_all(db.engine)
 
 
 @pytest.fixture

@@ -12,10 +12,22 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import sqlalchemy as sa
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from idp.extensions import db
+
 TEST_PASSWORD = "a long test passphrase"
+def reset_schema() -> None:
+    """Drop and create every table: each test starts on a clean schema (inside an app context)."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    db.metadata.drop_all(db.engine)
+    db.metadata.create_all(db.engine)
+
+
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import click
+from cryptography.fernet import Fernet
 from werkzeug.serving import make_server
 
 from ..app import create_app
@@ -35,6 +36,8 @@ def write_demo_config(path: Path = DEFAULT_CONFIG_PATH) -> None:
         'issuer = "http://127.0.0.1:8000"\n'
         f'secret_key = "{new_secret(32)}"\n'
         f'client_secret_key = "{new_secret(32)}"\n\n'
+        "[mfa]\n"
+        f'encryption_key = "{Fernet.generate_key().decode()}"\n\n'
         "[database]\n"
         'url = "sqlite:///instance/idp.sqlite3"\n\n'
         "[keys]\n"

@@ -1,7 +1,14 @@
 """The provider's tables, one module per area. Import from here."""
 
 from .account import Account, User
+from .audit import AuditEvent
+from .credentials import RecoveryCode, SmsCode, SmsPhone, TotpCredential
+from .delivery import OutboxMessage
 from .oauth import AuthorizationCode, Client, Consent, Token
-from .session import Interaction, LoginSession
+from .session import Interaction, LoginFlow, LoginSession
+from .throttle import ThrottleCounter
 
-__all__ = ["Account", "User", "Client", "Consent", "AuthorizationCode", "Token", "LoginSession", "Interaction"]
+__all__ = [
+    "Account", "User", "Client", "Consent", "AuthorizationCode", "Token", "LoginSession", "Interaction", "LoginFlow",
+    "TotpCredential", "SmsPhone", "SmsCode", "RecoveryCode", "AuditEvent", "OutboxMessage", "ThrottleCounter",
+]

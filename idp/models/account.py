@@ -19,6 +19,8 @@ class Account(db.Model):
     __tablename__ = "account"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    #: the owner requires a second factor of every user: one without is led to enrol right after the password
+    require_2fa: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     users: Mapped[list["User"]] = relationship(back_populates="account", passive_deletes=True)
 
@@ -35,6 +37,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(20), default="member")
     disabled: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    #: the second-factor method asked for first at login ("totp", "sms"); the most recently enabled by default
+    default_method: Mapped[Optional[str]] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_login_at: Mapped[Optional[datetime]]
     account: Mapped[Account] = relationship(back_populates="users")

@@ -52,3 +52,20 @@ class Interaction(db.Model):
     #: prompts the user has completed in this interaction ("login", "consent"), so a resume does not ask again
     fulfilled: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     completed_at: Mapped[Optional[datetime]]
+
+
+class LoginFlow(db.Model):
+    """A sign-in between the password and the second factor. Its id lives in the browser's signed flow cookie;
+    SMS codes are bound to it, so a code sent for one sign-in does not work in another."""
+
+    __tablename__ = "login_flow"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    interaction_uid: Mapped[Optional[str]] = mapped_column(sa.String(64))
+    #: what the user has proved so far in this flow (RFC 8176 values)
+    amr: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    completed_at: Mapped[Optional[datetime]]
+    user: Mapped[User] = relationship()

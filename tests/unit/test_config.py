@@ -7,11 +7,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from idp.config import ConfigError, Settings, load_settings, settings_from_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = {"secret_key": "s" * 40, "client_secret_key": "c" * 40}
+GOOD = {"secret_key": "s" * 40, "client_secret_key": "c" * 40, "mfa": {"encryption_key": Fernet.generate_key().decode()}}
 
 
 def _keys(obj, prefix=""):
@@ -85,7 +86,7 @@ def test_every_error_is_reported_at_once():
 def test_environment_overrides_the_documented_keys(tmp_path):
     path = tmp_path / "idp.toml"
     path.write_text('issuer = "https://login.example.com"\n[database]\nurl = "sqlite:///a.db"\n')
-    env = {"IDP_SECRET_KEY": "e" * 40, "IDP_CLIENT_SECRET_KEY": "f" * 40,
+    env = {"IDP_SECRET_KEY": "e" * 40, "IDP_CLIENT_SECRET_KEY": "f" * 40, "IDP_MFA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
            "IDP_DATABASE_URL": "postgresql+psycopg://idp@db/idp", "IDP_ISSUER": "https://sso.example.com"}
     settings = load_settings(path, env)
     assert settings.database.url == "postgresql+psycopg://idp@db/idp"
