@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.init_app(app)
     app.extensions["idp.passwords"] = Passwords(settings.passwords)
 
+    from .account.views import bp as account_bp
     from .auth.sessions import write_session_cookie
     from .auth.views import bp as auth_bp
     from .delivery.views import bp as dev_bp
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(dev_bp)
+    app.register_blueprint(account_bp)
     register_error_handlers(app)
     app.after_request(write_session_cookie)
     app.after_request(_security_headers)

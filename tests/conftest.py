@@ -11,6 +11,8 @@ import secrets
 
 import pytest
 from cryptography.fernet import Fernet
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 
 from idp import create_app
 from idp.config import Settings
@@ -53,10 +55,22 @@ def settings(request, keys_dir, database_url) -> Settings:
     return base.replace(**marker.kwargs) if marker else base
 
 
+class RequestScopedClient(FlaskClient):
+    """A test client whose every request gets a fresh ``g``, as in production, although the test holds one app
+    context for its database work (Flask reuses a pushed app context, and with it ``g``, for test requests)."""
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            ctx.g = self.application.app_ctx_globals_class()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(settings):
     app = create_app(settings)
     app.config["TESTING"] = True
+    app.test_client_class = RequestScopedClient
     with app.app_context():
         reset_schema()
         yield app

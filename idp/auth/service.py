@@ -1,20 +1,36 @@
-"""Checking a username and password: one message for every failure, argon2id re-hash when parameters change."""
+"""Checking what a person presents at login: the password, then a second factor; throttled and audited.
+
+Every failure of a step gives one message, whether the user exists, the secret is wrong or the key is locked
+(RL-4); the details go to the audit trail and the log.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, request
 
-from ..errors import LoginFailed
+from .. import audit, clock
+from ..errors import IdpError, LoginFailed
 from ..extensions import db
-from ..models import User
+from ..models import LoginFlow, SmsCode, User
+from ..notices import notify
+from ..oidc import interactions
+from ..security import throttle
+from . import flow as login_flow
+from .methods import METHODS
+from .methods.sms import active_phone, flow_binding
 
 log = logging.getLogger(__name__)
 
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024
+
+
+class SecondFactorFailed(IdpError):
+    status = 401
+    public = "That code is not valid, or it has expired. Please try again."
 
 
 def authenticate_password(username: str, password: str) -> User:
@@ -26,10 +42,73 @@ def authenticate_password(username: str, password: str) -> User:
         raise LoginFailed(detail="empty or oversized credentials")
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if not passwords.verify(user.password_hash if user else None, password):
-        raise LoginFailed(detail=f"wrong password or unknown user {username!r}")
+        raise LoginFailed(detail="wrong password" if user else "unknown user")
     if user.disabled:
-        raise LoginFailed(detail=f"user {username!r} is disabled")
+        raise LoginFailed(detail="user disabled")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
         log.info("re-hashed the password of user %s with the current argon2id parameters", user.id)
     return user
+
+
+def check_password(username: str, password: str) -> User:
+    """The password step with throttling per username and per client address."""
+    settings = current_app.config["IDP_SETTINGS"].throttle
+    user_key, ip_key = throttle.password_key(username), throttle.ip_key(request.remote_addr)
+    if not throttle.reserve(user_key) or not throttle.reserve(ip_key, free=settings.ip_free_failures, hard=False):
+        _login_failed(username, "throttled")
+    try:
+        user = authenticate_password(username, password)
+    except LoginFailed as exc:
+        _login_failed(username, exc.detail)
+    throttle.reset(user_key)
+    throttle.reset(ip_key)
+    audit.record("password_ok", subject=user)
+    return user
+
+
+def _login_failed(username: str, reason: str):
+    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()[:MAX_USERNAME]))
+    audit.record("login_failed", subject=user, reason=reason, username=(username or "")[:MAX_USERNAME])
+    raise LoginFailed(detail=reason)
+
+
+def start_method(flow: LoginFlow, method_id: str, force: bool = False) -> str | None:
+    """Prepare a method on the page (SMS: send a code unless one is still live for this flow, or ``force``)."""
+    if method_id == "sms" and not force and _live_sms_code(flow):
+        return f"We sent a code to {active_phone(flow.user).number_hint}."
+    return METHODS[method_id].start(flow.user, flow)
+
+
+def _live_sms_code(flow: LoginFlow) -> bool:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(SmsCode).where(
+            SmsCode.binding == flow_binding(flow), SmsCode.consumed_at.is_(None), SmsCode.expires_at > clock.now())
+    ) > 0
+
+
+def check_second_factor(flow: LoginFlow, method_id: str, code: str) -> str | None:
+    """Verify the code and finish the login; returns a note to show (recovery codes), or raises."""
+    user = flow.user
+    key = throttle.second_factor_key(user.id)
+    if not throttle.reserve(key):
+        audit.record("second_factor_failed", subject=user, method=method_id, reason="throttled")
+        raise SecondFactorFailed(detail="throttled")
+    result = METHODS[method_id].verify(user, flow, code)
+    if not result.ok:
+        audit.record("second_factor_failed", subject=user, method=method_id, reason="wrong code")
+        raise SecondFactorFailed(detail="wrong code")
+    throttle.reset(key)
+    login_session = login_flow.complete_flow(flow, method_id)
+    record_login(user, login_session.amr, flow.interaction_uid, method=method_id)
+    if method_id == "recovery":
+        audit.record("recovery_code_used", subject=user)
+        notify(user, "A recovery code was used", "A recovery code was used to sign in to your reseller login.")
+    return result.note
+
+
+def record_login(user: User, amr: list[str], uid: str | None, method: str | None = None) -> None:
+    audit.record("login_success", subject=user, amr=amr, method=method)
+    if uid:
+        ix = interactions.load_interaction(uid)
+        interactions.fulfil(ix, "login")

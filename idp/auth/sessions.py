@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import current_app, request
 
 from .. import clock
 from ..extensions import db
@@ -29,11 +29,17 @@ def cookie_name() -> str:
     return f"__Host-{name}" if settings.issuer.startswith("https://") else name
 
 
+def _state() -> dict:
+    """Per-request state (kept on the request, not on ``g``, which an app context may share between requests)."""
+    return request.environ.setdefault("idp.session_state", {})
+
+
 def current_login_session() -> LoginSession | None:
     """The live session of this browser, or None (ended, expired, idle too long, user disabled)."""
-    if "login_session" not in g:
-        g.login_session = _load(request.cookies.get(cookie_name()))
-    return g.login_session
+    state = _state()
+    if "login_session" not in state:
+        state["login_session"] = _load(request.cookies.get(cookie_name()))
+    return state["login_session"]
 
 
 def _load(token: str | None) -> LoginSession | None:
@@ -71,8 +77,7 @@ def start_login_session(user: User, amr: list[str], acr: str) -> LoginSession:
     )
     db.session.add(ls)
     user.last_login_at = now
-    g.login_session = ls
-    g.session_cookie = token
+    _state().update(login_session=ls, cookie=token)
     return ls
 
 
@@ -80,17 +85,17 @@ def end_login_session() -> None:
     ls = current_login_session()
     if ls is not None:
         ls.ended_at = clock.now()
-    g.login_session = None
-    g.session_cookie = ""
+    _state().update(login_session=None, cookie="")
 
 
 def write_session_cookie(response):
     """after_request: set or clear the cookie when this request started or ended a session."""
-    if "session_cookie" not in g:
+    cookie = _state().get("cookie")
+    if cookie is None:
         return response
     secure = _settings().issuer.startswith("https://")
-    if g.session_cookie:
-        response.set_cookie(cookie_name(), g.session_cookie, max_age=_settings().session.lifetime, path="/",
+    if cookie:
+        response.set_cookie(cookie_name(), cookie, max_age=_settings().session.lifetime, path="/",
                             secure=secure, httponly=True, samesite="Lax")
     else:
         response.delete_cookie(cookie_name(), path="/", secure=secure, httponly=True, samesite="Lax")

@@ -1,14 +1,19 @@
-"""Hosted pages of the login: the password form, the signed-in home page, and sign-out of idp."""
+"""Hosted pages of the login: password, second factor, the signed-in home page, and sign-out of idp.
+
+Views parse input and choose the page; decisions live in ``service`` and ``flow``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from ..errors import LoginFailed
+from ..errors import IdpError, LoginFailed
 from ..extensions import db
 from ..oidc import interactions
 from ..oidc.claims import ACR_PASSWORD
-from .service import authenticate_password
+from . import flow as login_flow
+from . import service
+from .methods import METHODS
 from .sessions import current_login_session, end_login_session, start_login_session
 
 bp = Blueprint("auth", __name__)
@@ -19,26 +24,87 @@ def home():
     return render_template("auth/home.html", login_session=current_login_session())
 
 
+#: internal pages a login may return to (never a URL from the request: no open redirect)
+AFTER_LOGIN = {"security": "account.security"}
+
+
+def _continue(uid: str | None):
+    if uid:
+        return redirect(url_for("oidc.resume", uid=uid), code=303)
+    return redirect(url_for(AFTER_LOGIN.get(session.pop("after_login", None), "auth.home")), code=303)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Password step. With ``uid`` it belongs to a parked authorization request and resumes it afterwards."""
     uid = request.values.get("uid")
     ix = interactions.load_interaction(uid) if uid else None
     if request.method == "GET":
+        if request.args.get("next") in AFTER_LOGIN:
+            session["after_login"] = request.args["next"]
         hint = (ix.params.get("login_hint") if ix else None) or ""
         return render_template("auth/login.html", uid=uid, username=hint[:150], error=None)
     username = request.form.get("username", "")
     try:
-        user = authenticate_password(username, request.form.get("password", ""))
+        user = service.check_password(username, request.form.get("password", ""))
     except LoginFailed as exc:
-        db.session.commit()  # keeps a re-hash or audit written before the failure
+        db.session.commit()  # keeps the audit record and throttle counts
         return render_template("auth/login.html", uid=uid, username=username[:150], error=exc.public), 401
+    if login_flow.has_second_factor(user):
+        login_flow.start_flow(user, uid, amr=["pwd"])
+        db.session.commit()
+        return redirect(url_for("auth.second_factor", uid=uid) if uid else url_for("auth.second_factor"), code=303)
     start_login_session(user, amr=["pwd"], acr=ACR_PASSWORD)
-    if ix is not None:
-        interactions.fulfil(ix, "login")
+    service.record_login(user, ["pwd"], uid)
     db.session.commit()
-    target = url_for("oidc.resume", uid=uid) if ix is not None else url_for("auth.home")
-    return redirect(target, code=303)
+    return _continue(uid)
+
+
+@bp.route("/login/second-factor", methods=["GET", "POST"])
+def second_factor():
+    """Second step: the default method, or the one chosen under "Use another method"."""
+    flow = login_flow.current_flow()
+    if flow is None:
+        abort(400, description="This sign-in has expired. Please start again from the application.")
+    methods = login_flow.login_methods(flow.user)
+    method_id = request.values.get("method") or login_flow.default_method(flow.user)
+    if method_id not in methods:
+        abort(400, description="That sign-in method is not available for your account.")
+    if request.method == "GET":
+        return _second_factor_page(flow, method_id, methods, start=True)
+    try:
+        note = service.check_second_factor(flow, method_id, request.form.get("code", ""))
+    except IdpError as exc:
+        db.session.commit()
+        return _second_factor_page(flow, method_id, methods, error=exc.public, status=exc.status)
+    uid = flow.interaction_uid
+    db.session.commit()
+    if note:
+        return render_template("auth/recovery_used.html", note=note, uid=uid)
+    return _continue(uid)
+
+
+@bp.post("/login/second-factor/resend")
+def resend_code():
+    flow = login_flow.current_flow()
+    if flow is None:
+        abort(400, description="This sign-in has expired. Please start again from the application.")
+    methods = login_flow.login_methods(flow.user)
+    if "sms" not in methods:
+        abort(400, description="That sign-in method is not available for your account.")
+    return _second_factor_page(flow, "sms", methods, start=True, force=True)
+
+
+def _second_factor_page(flow, method_id, methods, *, start=False, force=False, error=None, status=200):
+    info = None
+    if start:
+        try:
+            info = service.start_method(flow, method_id, force=force)
+        except IdpError as exc:
+            error, status = exc.public, exc.status
+        db.session.commit()
+    return render_template("auth/second_factor.html", method=METHODS[method_id], methods=[METHODS[m] for m in methods],
+                           info=info, error=error, uid=flow.interaction_uid), status
 
 
 @bp.route("/logout", methods=["GET", "POST"])

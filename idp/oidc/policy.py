@@ -12,8 +12,10 @@ from typing import Callable
 import sqlalchemy as sa
 
 from .. import clock
+from ..auth.flow import has_second_factor
 from ..extensions import db
 from ..models import Client, Consent, Interaction, LoginSession
+from .claims import ACR_MFA
 
 
 @dataclass
@@ -48,6 +50,33 @@ def max_age(ctx: Context) -> bool:
     return age > int(value)
 
 
+def _has_mfa(ctx: Context) -> bool:
+    return "mfa" in ctx.session.amr
+
+
+def _wants_mfa(ctx: Context) -> bool:
+    return ACR_MFA in (ctx.params.get("acr_values") or "").split()
+
+
+def second_factor_not_used(ctx: Context) -> bool:
+    """A user with a second factor never gets a code on the password alone, for any client."""
+    return not _has_mfa(ctx) and has_second_factor(ctx.session.user)
+
+
+def acr_values_mfa_not_met(ctx: Context) -> bool:
+    """The client asked for MFA with acr_values: step up with the factor the user has (OIDC Core 3.1.2.1)."""
+    return _wants_mfa(ctx) and not _has_mfa(ctx) and has_second_factor(ctx.session.user)
+
+
+def account_requires_2fa(ctx: Context) -> bool:
+    """The account owner requires a second factor and this user has none yet: enrol before any code."""
+    return ctx.session.user.account.require_2fa and not has_second_factor(ctx.session.user)
+
+
+def acr_values_mfa_without_factor(ctx: Context) -> bool:
+    return _wants_mfa(ctx) and not has_second_factor(ctx.session.user)
+
+
 def prompt_consent(ctx: Context) -> bool:
     return "consent" in ctx.prompts and not ctx.fulfilled("consent")
 
@@ -64,6 +93,8 @@ def untrusted_client_without_consent(ctx: Context) -> bool:
 
 PROMPTS: list[tuple[str, list[Callable[[Context], bool]]]] = [
     ("login", [no_session, prompt_login, max_age]),
+    ("second_factor", [second_factor_not_used, acr_values_mfa_not_met]),
+    ("enrol", [account_requires_2fa, acr_values_mfa_without_factor]),
     ("consent", [prompt_consent, untrusted_client_without_consent]),
 ]
 

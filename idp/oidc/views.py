@@ -11,10 +11,11 @@ import logging
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import ConsentRequiredError, InteractionRequiredError, LoginRequiredError
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from .. import clock
+from ..auth.flow import start_flow
 from ..auth.sessions import current_login_session
 from ..extensions import csrf, db
 from . import interactions, policy
@@ -25,12 +26,19 @@ from .server import authorization_server, stored_request
 log = logging.getLogger(__name__)
 bp = Blueprint("oidc", __name__)
 
+#: where each prompt is answered, and the error for it under prompt=none (OIDC Core 3.1.2.6)
+PROMPT_PAGES = {"login": "auth.login", "second_factor": "auth.second_factor", "enrol": "account.security",
+                "consent": "oidc.consent"}
+PROMPT_NONE_ERRORS = {"login": LoginRequiredError, "second_factor": InteractionRequiredError,
+                      "enrol": InteractionRequiredError, "consent": ConsentRequiredError}
+
 #: OIDC Core 3.1.2.1 parameters that our policy reads, checked before anything else uses them
 PROMPT_VALUES = {"none", "login", "consent", "select_account"}
 MAX_PARAM_LENGTH = 2048
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # OIDC Core 3.1.2.1: a client may POST the request from its own page
 def authorize():
     return process_authorization(request, params=request.values.to_dict(), interaction=None)
 
@@ -60,15 +68,16 @@ def process_authorization(oauth_request, params: dict, interaction):
         prompt, reason = decision
         log.info("authorize: prompt %s (%s) for client %s", prompt, reason, grant.client.client_id)
         if "none" in ctx.prompts:
-            error_cls = LoginRequiredError if prompt == "login" else ConsentRequiredError
+            error_cls = PROMPT_NONE_ERRORS[prompt]
             return authorize_error(error_cls(redirect_uri=redirect_uri, state=params.get("state")))
         if interaction is None:
             interaction = interactions.create_interaction(_stored_params(params), grant.client.client_id, prompt)
         else:
             interaction.prompt = prompt
+        if prompt == "second_factor":
+            start_flow(login_session.user, interaction.uid, amr=list(login_session.amr))
         db.session.commit()
-        target = "auth.login" if prompt == "login" else "oidc.consent"
-        return redirect(url_for(target, uid=interaction.uid), code=303)
+        return redirect(url_for(PROMPT_PAGES[prompt], uid=interaction.uid), code=303)
     grant.request.login_session = login_session
     if interaction is not None:
         interaction.completed_at = clock.now()

@@ -1,0 +1,28 @@
+"""The contract every second-factor method fulfils."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from ...models import LoginFlow, User
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    #: a message for the user beyond the generic one (e.g. "3 recovery codes left")
+    note: str | None = None
+
+
+class Method(Protocol):
+    id: ClassVar[str]
+    label: ClassVar[str]
+    amr: ClassVar[tuple[str, ...]]
+
+    def is_enrolled(self, user: User) -> bool: ...
+
+    def start(self, user: User, flow: LoginFlow) -> str | None:
+        """Prepare the login step (SMS: send the code now); returns a line to show, e.g. where it was sent."""
+
+    def verify(self, user: User, flow: LoginFlow, code: str) -> VerifyResult: ...
