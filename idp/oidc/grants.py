@@ -7,7 +7,7 @@ looked up, so two concurrent redemptions have exactly one winner; a second use r
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
@@ -73,7 +73,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return store.consume_refresh_token(token)
 
     def authenticate_user(self, refresh_token):
-        return store.active_user(refresh_token.user)
+        user = store.active_user(refresh_token.user)
+        if user is None:
+            raise InvalidGrantError("The user of this refresh token is disabled.")
+        return user
 
     def revoke_old_credential(self, refresh_token):
         """Authlib seam. The old refresh token was consumed on lookup; its access token ends now too."""

@@ -48,7 +48,7 @@ def save_authorization_code(code: str, request, login_session) -> AuthorizationC
         code_hash=token_checksum(code),
         client_id=request.client.client_id,
         user_id=request.user.id,
-        redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+        redirect_uri=request.payload.redirect_uri,
         scope=request.payload.scope or "",
         nonce=data.get("nonce"),
         code_challenge=data.get("code_challenge"),

@@ -63,7 +63,7 @@ def process_authorization(oauth_request, params: dict, interaction):
         return authorize_error(error)
     ctx = policy.Context(params=params, client=grant.client, session=login_session, interaction=interaction)
     decision = policy.evaluate(ctx)
-    redirect_uri = grant.request.payload.redirect_uri or grant.client.get_default_redirect_uri()
+    redirect_uri = grant.request.payload.redirect_uri
     if decision is not None:
         prompt, reason = decision
         log.info("authorize: prompt %s (%s) for client %s", prompt, reason, grant.client.client_id)
@@ -110,7 +110,10 @@ def _check_sizes(values) -> None:
 
 def _validate_oidc_params(grant) -> None:
     data = grant.request.payload.data
-    redirect_uri = grant.request.payload.redirect_uri or grant.client.get_default_redirect_uri()
+    if not data.get("redirect_uri"):
+        # OIDC Core 3.1.2.1: REQUIRED; without it no redirect URI was verified, so this is an error page
+        raise InvalidRequestError("Missing 'redirect_uri' in request.")
+    redirect_uri = grant.request.payload.redirect_uri
     prompts = set((data.get("prompt") or "").split())
     if not prompts <= PROMPT_VALUES:
         raise InvalidRequestError("Unknown 'prompt' value.", redirect_uri=redirect_uri)
@@ -150,7 +153,12 @@ def consent(uid: str):
 @bp.post("/token")
 @csrf.exempt
 def token():
-    response = authorization_server().create_token_response()
+    repeated = next((key for key in request.form if len(request.form.getlist(key)) > 1), None)
+    if repeated is not None:  # RFC 6749 3.2: request parameters MUST NOT be included more than once
+        response = jsonify(error="invalid_request", error_description=f"Parameter '{repeated[:64]}' is repeated.")
+        response.status_code = 400
+    else:
+        response = authorization_server().create_token_response()
     db.session.commit()  # also keeps the revocations made when a code or refresh token was reused
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
