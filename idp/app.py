@@ -43,12 +43,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .delivery.views import bp as dev_bp
     from .oidc.server import init_oidc
     from .oidc.views import bp as oidc_bp
+    from .people.views import bp as people_bp
 
     init_oidc(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(dev_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(people_bp)
     register_error_handlers(app)
     app.after_request(write_session_cookie)
     app.after_request(_security_headers)

@@ -1,0 +1,5 @@
+"""The owner's "Users" pages (placeholder; see the package docstring)."""
+
+from flask import Blueprint
+
+bp = Blueprint("people", __name__)
