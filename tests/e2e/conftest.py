@@ -7,10 +7,12 @@ afterwards. The database is the test database (SQLite file or IDP_TEST_DATABASE_
 from __future__ import annotations
 
 import secrets
+import shutil
 import threading
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from clients.cri import create_app as create_cri
@@ -67,3 +69,18 @@ def stack(settings):
     with idp_app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def page():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        yield context.new_page()
+        context.close()
+        browser.close()

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_click_through_login_to_rcp_and_single_sign_on_into_cri(stack, page):
