@@ -113,11 +113,11 @@ def parse_mobile(number: str) -> phonenumbers.PhoneNumber:
     try:
         parsed = phonenumbers.parse((number or "")[:40], region)
     except phonenumbers.NumberParseException:
-        raise SettingsError("That is not a phone number. Enter a mobile number, e.g. +44 7700 900123.") from None
+        raise SettingsError("That is not a phone number. Enter a mobile number, e.g. +44 7911 123456.") from None
     kind = phonenumbers.number_type(parsed)
     if not phonenumbers.is_valid_number(parsed) or kind not in (phonenumbers.PhoneNumberType.MOBILE,
                                                                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise SettingsError("That is not a valid mobile number. Enter a mobile number, e.g. +44 7700 900123.")
+        raise SettingsError("That is not a valid mobile number. Enter a mobile number, e.g. +44 7911 123456.")
     return parsed
 
 

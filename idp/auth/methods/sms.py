@@ -1,6 +1,6 @@
 """SMS codes: random 6 digits, stored as a keyed hash, bound to one transaction, valid 5 minutes, 5 tries.
 
-Sending is throttled per user (an interval between sends and a cap per hour). A code is stored only once the
+Sending is throttled: an interval between two sends for the same transaction, and a cap per user per hour. A code is stored only once the
 gateway accepted the message, so a failed send never counts as sent.
 """
 
@@ -52,10 +52,12 @@ def send_code(user: User, phone: SmsPhone, binding: str) -> None:
     """Text a new code for the transaction ``binding``; SmsTooSoon when throttled, SmsNotSent on gateway failure."""
     settings = _settings()
     now = clock.now()
-    recent = db.session.scalars(
-        sa.select(SmsCode.created_at).where(SmsCode.user_id == user.id, SmsCode.created_at > now - timedelta(hours=1))
+    recent = db.session.execute(
+        sa.select(SmsCode.created_at, SmsCode.binding)
+        .where(SmsCode.user_id == user.id, SmsCode.created_at > now - timedelta(hours=1))
     ).all()
-    if recent and max(recent) > now - timedelta(seconds=settings.sms_resend_interval):
+    interval_start = now - timedelta(seconds=settings.sms_resend_interval)
+    if any(created > interval_start and bound == binding for created, bound in recent):
         raise SmsTooSoon()
     if len(recent) >= settings.sms_max_per_hour:
         raise SmsTooSoon("You have asked for many codes in the last hour. Please use another method or try later.")
