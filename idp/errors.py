@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 #: endpoints that speak JSON, not HTML
-API_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.discovery", "oidc.jwks"}
+API_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.discovery", "oidc.jwks", "oidc.revoke", "oidc.introspect"}
 
 
 class IdpError(Exception):
@@ -37,7 +37,7 @@ class LoginFailed(IdpError):
 
 
 def _is_api() -> bool:
-    return request.endpoint in API_ENDPOINTS or request.path.startswith(("/token", "/userinfo"))
+    return request.endpoint in API_ENDPOINTS or request.path.startswith(("/token", "/userinfo", "/revoke", "/introspect"))
 
 
 def _render(status: int, error: str, message: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from . import claims
+from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import CLIENT_AUTH_METHODS, S256CodeChallenge
 from .keys import load_keyring
 
@@ -22,6 +23,10 @@ def provider_metadata() -> dict:
         "token_endpoint": endpoint("oidc.token"),
         "userinfo_endpoint": endpoint("oidc.userinfo"),
         "jwks_uri": endpoint("oidc.jwks"),
+        "revocation_endpoint": endpoint("oidc.revoke"),
+        "revocation_endpoint_auth_methods_supported": RevocationEndpoint.CLIENT_AUTH_METHODS,
+        "introspection_endpoint": endpoint("oidc.introspect"),
+        "introspection_endpoint_auth_methods_supported": IntrospectionEndpoint.CLIENT_AUTH_METHODS,
         "scopes_supported": claims.SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -16,6 +16,7 @@ from flask import current_app
 
 from ..security.tokens import new_secret
 from . import claims, store
+from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
 
 
@@ -75,6 +76,8 @@ def init_oidc(app) -> AuthorizationServer:
     protector = ResourceProtector()
     protector.register_token_validator(BearerTokenValidator())
     server.register_endpoint(UserInfoEndpoint(resource_protector=protector))
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
     app.extensions["idp.authorization"] = server
     return server
 

@@ -165,6 +165,22 @@ def token():
     return response
 
 
+@bp.post("/revoke")
+@csrf.exempt
+def revoke():
+    response = authorization_server().create_endpoint_response("revocation")
+    db.session.commit()
+    return response
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect():
+    response = authorization_server().create_endpoint_response("introspection")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():
