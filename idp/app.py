@@ -28,6 +28,7 @@ SECURITY_HEADERS = {
 def create_app(settings: Settings | None = None) -> Flask:
     """Create the idp app from ``settings`` (default: the file named by IDP_CONFIG, or instance/config.toml)."""
     settings = settings or load_settings()
+    _check_keys(settings)
     app = Flask("idp", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     _configure(app, settings)
     db.init_app(app)
@@ -55,6 +56,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(write_session_cookie)
     app.after_request(_security_headers)
     return app
+
+
+def _check_keys(settings: Settings) -> None:
+    """Refuse to start with unusable key files (e.g. readable by others); a missing directory is made later."""
+    from .oidc.keys import load_keyring
+
+    if Path(settings.keys.dir).is_dir():
+        load_keyring(settings.keys.dir)
 
 
 def _configure(app: Flask, settings: Settings) -> None:

@@ -61,6 +61,7 @@ class DatabaseSettings:
 class KeysSettings:
     dir: str = "keys"
     signing_alg: str = "RS256"
+    rotation_lead_time: int = 3600
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``idp keys``: generate and list the ID-token signing keys in the keys directory."""
+"""``idp keys``: list, generate, rotate and retire the ID-token signing keys in the keys directory."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..oidc.keys import ALGORITHMS, generate_key, load_keyring
+from ..oidc.keys import ALGORITHMS, KeysError, generate_key, load_keyring, retire_key
 from .output import emit
+
+
+def _settings():
+    return current_app.config["IDP_SETTINGS"]
 
 
 @click.group()
@@ -19,15 +23,41 @@ def keys():
 @click.option("--alg", type=click.Choice(sorted(ALGORITHMS)), default="RS256", show_default=True)
 @with_appcontext
 def generate(alg: str):
-    """Write a new key; it signs from now on for its algorithm, older ones stay published."""
-    path = generate_key(current_app.config["IDP_SETTINGS"].keys.dir, alg)
-    click.echo(f"wrote {path}")
+    """Write a new key (published at once, signing after the lead time)."""
+    click.echo(f"wrote {generate_key(_settings().keys.dir, alg)}")
+
+
+@keys.command("rotate")
+@click.option("--alg", type=click.Choice(sorted(ALGORITHMS)), default="RS256", show_default=True)
+@with_appcontext
+def rotate(alg: str):
+    """Start a rotation: the new key is published now and signs after `keys.rotation_lead_time` seconds."""
+    path = generate_key(_settings().keys.dir, alg)
+    click.echo(f"wrote {path}; it signs {alg} tokens in {_settings().keys.rotation_lead_time} s, "
+               "the current key stays published until its tokens have expired")
+
+
+@keys.command("retire")
+@click.argument("kid")
+@with_appcontext
+def retire(kid: str):
+    """Remove a superseded key from the JWKS once no unexpired token can carry its signature."""
+    s = _settings()
+    try:
+        path = retire_key(s.keys.dir, kid, s.keys.rotation_lead_time, s.tokens.id_token_lifetime)
+    except KeysError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"retired {kid} (moved to {path})")
 
 
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def list_keys(as_json: bool):
-    """The published keys, newest last per algorithm."""
-    ring = load_keyring(current_app.config["IDP_SETTINGS"].keys.dir)
-    emit([{"alg": k.alg, "kid": k.kid, "file": k.filename} for k in ring.keys], as_json, ["alg", "kid", "file"])
+    """The published keys and which one signs for each algorithm."""
+    s = _settings()
+    ring = load_keyring(s.keys.dir)
+    signing = {ring.signing_key(alg, s.keys.rotation_lead_time).kid for alg in ring.algorithms}
+    emit([{"alg": k.alg, "kid": k.kid, "created_at": k.created_at.isoformat(timespec="seconds"),
+           "state": "signing" if k.kid in signing else "published", "file": k.filename} for k in ring.keys],
+         as_json, ["alg", "kid", "state", "created_at", "file"])

@@ -5,10 +5,12 @@ from .audit import AuditEvent
 from .credentials import RecoveryCode, SmsCode, SmsPhone, TotpCredential
 from .delivery import OutboxMessage
 from .oauth import AuthorizationCode, Client, Consent, Token
+from .people import SetupToken
 from .session import Interaction, LoginFlow, LoginSession
 from .throttle import ThrottleCounter
 
 __all__ = [
     "Account", "User", "Client", "Consent", "AuthorizationCode", "Token", "LoginSession", "Interaction", "LoginFlow",
     "TotpCredential", "SmsPhone", "SmsCode", "RecoveryCode", "AuditEvent", "OutboxMessage", "ThrottleCounter",
+    "SetupToken",
 ]

@@ -12,6 +12,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 from flask import current_app
+from joserfc.jwk import KeySet
 
 from .. import clock
 from ..security.tokens import new_secret
@@ -90,7 +91,9 @@ class OpenIDCode(_OpenIDCode):
         return store.nonce_used(nonce, request.payload.client_id)
 
     def resolve_client_private_key(self, client):
-        return self._signing_key(client).key
+        """All published keys: joserfc signs with the one whose ``kid`` the header names (one choice, no race)."""
+        settings = current_app.config["IDP_SETTINGS"]
+        return KeySet([k.key for k in load_keyring(settings.keys.dir).keys])
 
     def get_client_algorithm(self, client):
         return client.id_token_signed_response_alg or current_app.config["IDP_SETTINGS"].keys.signing_alg
@@ -116,7 +119,8 @@ class OpenIDCode(_OpenIDCode):
 
     def _signing_key(self, client):
         settings = current_app.config["IDP_SETTINGS"]
-        return load_keyring(settings.keys.dir).signing_key(self.get_client_algorithm(client))
+        return load_keyring(settings.keys.dir).signing_key(self.get_client_algorithm(client),
+                                                           settings.keys.rotation_lead_time)
 
 
 __all__ = ["AuthorizationCodeGrant", "RefreshTokenGrant", "OpenIDCode", "S256CodeChallenge", "is_openid_scope"]
