@@ -11,3 +11,8 @@ def now() -> datetime:
 def timestamp() -> int:
     """Seconds since the epoch, as used in JWT claims."""
     return int(now().timestamp())
+
+
+def default_now() -> datetime:
+    """Column default: looks ``now`` up at call time, so a test that moves the clock moves defaults too."""
+    return now()

@@ -57,6 +57,8 @@ def login():
     start_login_session(user, amr=["pwd"], acr=ACR_PASSWORD)
     service.record_login(user, ["pwd"], uid)
     db.session.commit()
+    if uid is None and user.account.require_2fa:
+        return redirect(url_for("account.security", required=1), code=303)  # the owner requires a second factor
     return _continue(uid)
 
 

@@ -21,7 +21,7 @@ class Account(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
     #: the owner requires a second factor of every user: one without is led to enrol right after the password
     require_2fa: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     users: Mapped[list["User"]] = relationship(back_populates="account", passive_deletes=True)
 
 
@@ -39,7 +39,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     #: the second-factor method asked for first at login ("totp", "sms"); the most recently enabled by default
     default_method: Mapped[Optional[str]] = mapped_column(sa.String(20))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     last_login_at: Mapped[Optional[datetime]]
     account: Mapped[Account] = relationship(back_populates="users")
 

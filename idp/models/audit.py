@@ -15,7 +15,7 @@ from ..extensions import db
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now, index=True)
     event: Mapped[str] = mapped_column(sa.String(60), index=True)
     actor_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     subject_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)

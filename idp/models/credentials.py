@@ -23,7 +23,7 @@ class TotpCredential(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     secret_encrypted: Mapped[str] = mapped_column(sa.String(300))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     confirmed_at: Mapped[Optional[datetime]]
     #: RFC 6238 5.2: the newest time step accepted; codes of this step or older are refused
     last_used_step: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
@@ -37,7 +37,7 @@ class SmsPhone(db.Model):
     number_encrypted: Mapped[str] = mapped_column(sa.String(300))
     #: a masked form safe to show ("+44 •••• •••789")
     number_hint: Mapped[str] = mapped_column(sa.String(40))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     confirmed_at: Mapped[Optional[datetime]]
     last_used_at: Mapped[Optional[datetime]]
 
@@ -52,7 +52,7 @@ class SmsCode(db.Model):
     #: SHA-256 of the value that names the transaction (the login flow id, or the enrolment)
     binding: Mapped[str] = mapped_column(sa.String(64), index=True)
     code_hash: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     consumed_at: Mapped[Optional[datetime]]
@@ -66,5 +66,5 @@ class RecoveryCode(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     lookup: Mapped[str] = mapped_column(sa.String(8))
     code_hash: Mapped[str] = mapped_column(sa.String(255))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     used_at: Mapped[Optional[datetime]]

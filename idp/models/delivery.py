@@ -14,7 +14,7 @@ from ..extensions import db
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     channel: Mapped[str] = mapped_column(sa.String(10))  # "sms" or "email"
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -33,7 +33,7 @@ class Client(db.Model):
     id_token_signed_response_alg: Mapped[str] = mapped_column(sa.String(10), default="RS256")
     trusted: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     @property
     def is_public(self) -> bool:
@@ -84,7 +84,7 @@ class Consent(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(sa.String(500))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
 
 class _AuthenticationContext:
@@ -116,7 +116,7 @@ class AuthorizationCode(_AuthenticationContext, db.Model):
     nonce: Mapped[Optional[str]] = mapped_column(sa.String(255))
     code_challenge: Mapped[Optional[str]] = mapped_column(sa.String(128))
     code_challenge_method: Mapped[Optional[str]] = mapped_column(sa.String(10))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     expires_at: Mapped[datetime]
     consumed_at: Mapped[Optional[datetime]]
     user: Mapped[User] = relationship()
@@ -146,7 +146,7 @@ class Token(_AuthenticationContext, db.Model):
     scope: Mapped[str] = mapped_column(sa.String(500))
     access_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     refresh_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
-    issued_at: Mapped[datetime] = mapped_column(default=clock.now)
+    issued_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     expires_at: Mapped[datetime]
     refresh_expires_at: Mapped[Optional[datetime]]
     refresh_used_at: Mapped[Optional[datetime]]

@@ -22,7 +22,7 @@ class SetupToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # sha256; the link is never stored
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     expires_at: Mapped[datetime]
     used_at: Mapped[Optional[datetime]]
     user: Mapped[User] = relationship()

@@ -27,8 +27,8 @@ class LoginSession(db.Model):
     auth_time: Mapped[datetime]
     amr: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     acr: Mapped[str] = mapped_column(sa.String(100))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    last_seen_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     expires_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]
     ip: Mapped[Optional[str]] = mapped_column(sa.String(64))
@@ -47,7 +47,7 @@ class Interaction(db.Model):
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"))
     params: Mapped[dict] = mapped_column(sa.JSON)
     prompt: Mapped[str] = mapped_column(sa.String(20))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     expires_at: Mapped[datetime]
     #: prompts the user has completed in this interaction ("login", "consent"), so a resume does not ask again
     fulfilled: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
@@ -65,7 +65,7 @@ class LoginFlow(db.Model):
     interaction_uid: Mapped[Optional[str]] = mapped_column(sa.String(64))
     #: what the user has proved so far in this flow (RFC 8176 values)
     amr: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     expires_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
     user: Mapped[User] = relationship()

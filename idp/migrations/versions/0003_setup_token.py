@@ -31,7 +31,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_setup_token_user_id'), ['user_id'], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table('setup_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_setup_token_user_id'))
