@@ -6,11 +6,12 @@ from .credentials import RecoveryCode, SmsCode, SmsPhone, TotpCredential
 from .delivery import OutboxMessage
 from .oauth import AuthorizationCode, Client, Consent, Token
 from .people import SetupToken
-from .session import Interaction, LoginFlow, LoginSession
+from .session import Interaction, LoginFlow, LoginSession, RememberedDevice
 from .throttle import ThrottleCounter
 
 __all__ = [
     "Account", "User", "Client", "Consent", "AuthorizationCode", "Token", "LoginSession", "Interaction", "LoginFlow",
+    "RememberedDevice",
     "TotpCredential", "SmsPhone", "SmsCode", "RecoveryCode", "AuditEvent", "OutboxMessage", "ThrottleCounter",
     "SetupToken",
 ]

@@ -33,6 +33,12 @@ class Client(db.Model):
     id_token_signed_response_alg: Mapped[str] = mapped_column(sa.String(10), default="RS256")
     trusted: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
+    #: OIDC Back-Channel Logout 1.0: where logout tokens are POSTed when a session this client took part in ends
+    backchannel_logout_uri: Mapped[Optional[str]] = mapped_column(sa.String(2000))
+    #: per-client lifetimes in seconds; None means the configured default
+    access_token_lifetime: Mapped[Optional[int]]
+    id_token_lifetime: Mapped[Optional[int]]
+    refresh_token_lifetime: Mapped[Optional[int]]
     created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     @property

@@ -69,3 +69,18 @@ class LoginFlow(db.Model):
     expires_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
     user: Mapped[User] = relationship()
+
+
+class RememberedDevice(db.Model):
+    """ "Remember this device": a browser that may skip the second factor until ``expires_at``. The browser holds
+    an opaque value; the table its SHA-256. A login that skipped the second factor does not claim ``mfa``."""
+
+    __tablename__ = "remembered_device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_agent: Mapped[Optional[str]] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+    last_used_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
