@@ -105,8 +105,8 @@ class OpenIDCode(_OpenIDCode):
     def get_client_claims(self, client):
         settings = current_app.config["IDP_SETTINGS"]
         now = clock.timestamp()
-        return {"iss": settings.issuer, "aud": [client.get_client_id()], "iat": now,
-                "exp": now + settings.tokens.id_token_lifetime}
+        lifetime = client.id_token_lifetime or settings.tokens.id_token_lifetime
+        return {"iss": settings.issuer, "aud": [client.get_client_id()], "iat": now, "exp": now + lifetime}
 
     def get_authorization_code_claims(self, authorization_code):
         result = super().get_authorization_code_claims(authorization_code)

@@ -9,6 +9,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskAutho
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
@@ -60,16 +61,10 @@ class UserInfoEndpoint(_UserInfoEndpoint):
 
 def init_oidc(app) -> AuthorizationServer:
     """One server per app (settings differ between apps, e.g. in tests), kept in ``app.extensions``."""
-    settings = app.config["IDP_SETTINGS"]
-    app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {
-        "authorization_code": settings.tokens.access_token_lifetime,
-        "refresh_token": settings.tokens.access_token_lifetime,
-    }
-    app.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = _random_token
-    app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = _random_token
     app.config["OAUTH2_SCOPES_SUPPORTED"] = claims.SCOPES_SUPPORTED
     server = AuthorizationServer()
     server.init_app(app, query_client=store.query_client, save_token=store.save_token)
+    server.register_token_generator("default", BearerTokenGenerator(_random_token, _random_token, _access_lifetime))
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)])
     server.register_grant(RefreshTokenGrant)
     server.register_extension(IssuerParameter())
@@ -88,3 +83,8 @@ def authorization_server() -> AuthorizationServer:
 
 def _random_token(*_args, **_kwargs) -> str:
     return new_secret(32)
+
+
+def _access_lifetime(client, grant_type) -> int:
+    """The client's own access-token lifetime, else the configured default."""
+    return client.access_token_lifetime or current_app.config["IDP_SETTINGS"].tokens.access_token_lifetime

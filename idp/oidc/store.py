@@ -99,7 +99,7 @@ def save_token(token: dict, request) -> Token:
         refresh_token_hash=token_checksum(refresh) if refresh else None,
         issued_at=now,
         expires_at=now + timedelta(seconds=token["expires_in"]),
-        refresh_expires_at=now + timedelta(seconds=_settings().tokens.refresh_token_lifetime) if refresh else None,
+        refresh_expires_at=now + timedelta(seconds=refresh_lifetime(request.client)) if refresh else None,
         auth_time=source.auth_time,
         amr=list(source.amr),
         acr=source.acr,
@@ -107,6 +107,10 @@ def save_token(token: dict, request) -> Token:
     )
     db.session.add(row)
     return row
+
+
+def refresh_lifetime(client: Client) -> int:
+    return client.refresh_token_lifetime or _settings().tokens.refresh_token_lifetime
 
 
 def find_refresh_token(value: str) -> Token | None:
