@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["idp.passwords"] = Passwords(settings.passwords)
 
     from .account.views import bp as account_bp
+    from .auth.devices import write_device_cookie
     from .auth.sessions import write_session_cookie
     from .auth.views import bp as auth_bp
     from .delivery.views import bp as dev_bp
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(people_bp)
     register_error_handlers(app)
     app.after_request(write_session_cookie)
+    app.after_request(write_device_cookie)
     app.after_request(_security_headers)
     return app
 

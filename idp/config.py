@@ -70,6 +70,9 @@ class SessionSettings:
     flow_cookie_name: str = "idp_flow"
     lifetime: int = 43200
     idle_timeout: int = 1800
+    device_cookie_name: str = "idp_device"
+    remember_device_lifetime: int = 2592000
+    remember_device_for_admins: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from functools import wraps
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
+from ..auth import devices
 from ..auth.methods import ENROLLABLE, METHODS
 from ..auth.sessions import current_login_session
 from ..errors import IdpError
 from ..extensions import db
-from . import service
+from . import access, service
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 NEW_CODES_KEY = "new_recovery_codes"
@@ -58,9 +59,12 @@ def _finish(method_id: str | None = None):
 
 
 def _security_page(login_session, error: str | None = None):
-    return render_template("account/security.html", user=login_session.user, info=service.overview(login_session.user),
+    user = login_session.user
+    return render_template("account/security.html", user=user, info=service.overview(user),
                            methods=METHODS, enrollable=ENROLLABLE, uid=_uid(), error=error,
-                           enabled=request.args.get("enabled"))
+                           enabled=request.args.get("enabled"), current=login_session,
+                           sessions=access.active_sessions(user), grants=access.clients_with_tokens(user),
+                           devices=devices.devices_of(user))
 
 
 @bp.get("/security")
@@ -194,3 +198,40 @@ def recovery_codes(login_session):
     codes = service.unseal_codes(sealed)
     return render_template("account/recovery_codes.html", codes=codes, download=service.codes_download(codes),
                            uid=_uid())
+
+
+@bp.post("/sessions/end")
+@signed_in
+def end_session(login_session):
+    """Sign out one session (``session_id``) or every session (``all``), this one included."""
+    session_id = request.form.get("session_id", type=int)
+    everywhere = request.form.get("all") == "1"
+    if session_id is None and not everywhere:
+        abort(400, description="Choose a session to sign out.")
+    access.end_sessions(login_session.user, None if everywhere else session_id)
+    db.session.commit()
+    return redirect(url_for("account.security") + "#sessions", code=303)
+
+
+@bp.post("/devices/forget")
+@signed_in
+def forget_devices(login_session):
+    devices.forget(login_session.user, request.form.get("device_id", type=int))
+    db.session.commit()
+    return redirect(url_for("account.security") + "#devices", code=303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def password(login_session):
+    error = None
+    if request.method == "POST":
+        try:
+            access.change_password(login_session, request.form.get("current_password", ""),
+                                   request.form.get("new_password", ""), request.form.get("repeat_password", ""))
+            db.session.commit()
+            return redirect(url_for("account.security", changed="password"), code=303)
+        except IdpError as exc:
+            db.session.commit()
+            error = exc.public
+    return render_template("account/password.html", error=error), 400 if error else 200

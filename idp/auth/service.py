@@ -18,6 +18,7 @@ from ..models import LoginFlow, SmsCode, User
 from ..notices import notify
 from ..oidc import interactions
 from ..security import throttle
+from . import devices
 from . import flow as login_flow
 from .methods import METHODS
 from .methods.sms import active_phone, flow_binding
@@ -87,7 +88,7 @@ def _live_sms_code(flow: LoginFlow) -> bool:
     ) > 0
 
 
-def check_second_factor(flow: LoginFlow, method_id: str, code: str) -> str | None:
+def check_second_factor(flow: LoginFlow, method_id: str, code: str, remember: bool = False) -> str | None:
     """Verify the code and finish the login; returns a note to show (recovery codes), or raises."""
     user = flow.user
     key = throttle.second_factor_key(user.id)
@@ -101,14 +102,17 @@ def check_second_factor(flow: LoginFlow, method_id: str, code: str) -> str | Non
     throttle.reset(key)
     login_session = login_flow.complete_flow(flow, method_id)
     record_login(user, login_session.amr, flow.interaction_uid, method=method_id)
+    if remember and devices.offered(user):
+        devices.remember(user)
     if method_id == "recovery":
         audit.record("recovery_code_used", subject=user)
         notify(user, "A recovery code was used", "A recovery code was used to sign in to your reseller login.")
     return result.note
 
 
-def record_login(user: User, amr: list[str], uid: str | None, method: str | None = None) -> None:
-    audit.record("login_success", subject=user, amr=amr, method=method)
+def record_login(user: User, amr: list[str], uid: str | None, method: str | None = None,
+                 remembered_device: bool = False) -> None:
+    audit.record("login_success", subject=user, amr=amr, method=method, remembered_device=remembered_device)
     if uid:
         ix = interactions.load_interaction(uid)
         interactions.fulfil(ix, "login")

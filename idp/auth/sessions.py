@@ -57,7 +57,7 @@ def _load(token: str | None) -> LoginSession | None:
     return ls
 
 
-def start_login_session(user: User, amr: list[str], acr: str) -> LoginSession:
+def start_login_session(user: User, amr: list[str], acr: str, remembered_device_id: int | None = None) -> LoginSession:
     """End this browser's previous session and start a new one with a new cookie value."""
     end_login_session()
     token = new_secret(32)
@@ -74,6 +74,7 @@ def start_login_session(user: User, amr: list[str], acr: str) -> LoginSession:
         expires_at=now + timedelta(seconds=_settings().session.lifetime),
         ip=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:300],
+        remembered_device_id=remembered_device_id,
     )
     db.session.add(ls)
     user.last_login_at = now

@@ -5,14 +5,14 @@ Views parse input and choose the page; decisions live in ``service`` and ``flow`
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
 from ..errors import IdpError, LoginFailed
 from ..extensions import db
 from ..oidc import interactions
 from ..oidc.claims import ACR_PASSWORD
+from . import devices, service
 from . import flow as login_flow
-from . import service
 from .methods import METHODS
 from .sessions import current_login_session, end_login_session, start_login_session
 
@@ -50,12 +50,13 @@ def login():
     except LoginFailed as exc:
         db.session.commit()  # keeps the audit record and throttle counts
         return render_template("auth/login.html", uid=uid, username=username[:150], error=exc.public), 401
-    if login_flow.has_second_factor(user):
+    device = devices.remembered_device(user) if login_flow.has_second_factor(user) else None
+    if login_flow.has_second_factor(user) and device is None:
         login_flow.start_flow(user, uid, amr=["pwd"])
         db.session.commit()
         return redirect(url_for("auth.second_factor", uid=uid) if uid else url_for("auth.second_factor"), code=303)
-    start_login_session(user, amr=["pwd"], acr=ACR_PASSWORD)
-    service.record_login(user, ["pwd"], uid)
+    start_login_session(user, amr=["pwd"], acr=ACR_PASSWORD, remembered_device_id=device.id if device else None)
+    service.record_login(user, ["pwd"], uid, remembered_device=device is not None)
     db.session.commit()
     if uid is None and user.account.require_2fa:
         return redirect(url_for("account.security", required=1), code=303)  # the owner requires a second factor
@@ -75,7 +76,8 @@ def second_factor():
     if request.method == "GET":
         return _second_factor_page(flow, method_id, methods, start=True)
     try:
-        note = service.check_second_factor(flow, method_id, request.form.get("code", ""))
+        note = service.check_second_factor(flow, method_id, request.form.get("code", ""),
+                                           remember=request.form.get("remember") == "1")
     except IdpError as exc:
         db.session.commit()
         return _second_factor_page(flow, method_id, methods, error=exc.public, status=exc.status)
@@ -106,7 +108,9 @@ def _second_factor_page(flow, method_id, methods, *, start=False, force=False, e
             error, status = exc.public, exc.status
         db.session.commit()
     return render_template("auth/second_factor.html", method=METHODS[method_id], methods=[METHODS[m] for m in methods],
-                           info=info, error=error, uid=flow.interaction_uid), status
+                           info=info, error=error, uid=flow.interaction_uid, offer_remember=devices.offered(flow.user),
+                           remember_days=current_app.config["IDP_SETTINGS"].session.remember_device_lifetime // 86400
+                           ), status
 
 
 @bp.route("/logout", methods=["GET", "POST"])

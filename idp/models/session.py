@@ -33,6 +33,9 @@ class LoginSession(db.Model):
     ended_at: Mapped[Optional[datetime]]
     ip: Mapped[Optional[str]] = mapped_column(sa.String(64))
     user_agent: Mapped[Optional[str]] = mapped_column(sa.String(300))
+    #: set when the second factor was skipped because this browser is remembered (then ``amr`` has no ``mfa``)
+    remembered_device_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("remembered_device.id", ondelete="SET NULL"))
     user: Mapped[User] = relationship()
 
 

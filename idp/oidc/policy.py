@@ -59,8 +59,9 @@ def _wants_mfa(ctx: Context) -> bool:
 
 
 def second_factor_not_used(ctx: Context) -> bool:
-    """A user with a second factor never gets a code on the password alone, for any client."""
-    return not _has_mfa(ctx) and has_second_factor(ctx.session.user)
+    """A user with a second factor never gets a code on the password alone, for any client (unless this browser
+    is remembered: that login says so honestly, without ``mfa``)."""
+    return not _has_mfa(ctx) and has_second_factor(ctx.session.user) and ctx.session.remembered_device_id is None
 
 
 def acr_values_mfa_not_met(ctx: Context) -> bool:
