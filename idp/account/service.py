@@ -134,7 +134,11 @@ def start_sms(user: User, number: str) -> SmsPhone:
     phone = SmsPhone(user_id=user.id, number_encrypted=encrypt(e164), number_hint=mask(parsed))
     db.session.add(phone)
     db.session.flush()
-    send_code(user, phone, enrol_binding(phone))
+    try:
+        send_code(user, phone, enrol_binding(phone))
+    except IdpError:
+        db.session.delete(phone)  # nothing was sent: keep no pending number that claims otherwise
+        raise
     return phone
 
 
@@ -206,6 +210,8 @@ def set_default(user: User, method_id: str) -> None:
         raise SettingsError("That method is not enabled.")
     user.default_method = method_id
     audit.record("default_method_changed", subject=user, method=method_id)
+    notify(user, "Default sign-in method changed",
+           f"{METHODS[method_id].label} is now asked for first when you sign in to your reseller login.")
 
 
 def regenerate_recovery_codes(user: User) -> list[str]:

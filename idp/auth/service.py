@@ -92,7 +92,9 @@ def check_second_factor(flow: LoginFlow, method_id: str, code: str, remember: bo
     """Verify the code and finish the login; returns a note to show (recovery codes), or raises."""
     user = flow.user
     key = throttle.second_factor_key(user.id)
-    if not throttle.reserve(key):
+    ip_key = throttle.ip_key(request.remote_addr, "second_factor")
+    ip_free = current_app.config["IDP_SETTINGS"].throttle.ip_free_failures
+    if not throttle.reserve(key) or not throttle.reserve(ip_key, free=ip_free, hard=False):
         audit.record("second_factor_failed", subject=user, method=method_id, reason="throttled")
         raise SecondFactorFailed(detail="throttled")
     result = METHODS[method_id].verify(user, flow, code)
@@ -100,6 +102,7 @@ def check_second_factor(flow: LoginFlow, method_id: str, code: str, remember: bo
         audit.record("second_factor_failed", subject=user, method=method_id, reason="wrong code")
         raise SecondFactorFailed(detail="wrong code")
     throttle.reset(key)
+    throttle.reset(ip_key)
     login_session = login_flow.complete_flow(flow, method_id)
     record_login(user, login_session.amr, flow.interaction_uid, method=method_id)
     if remember and devices.offered(user):

@@ -28,8 +28,8 @@ def second_factor_key(user_id: int) -> str:
     return f"second_factor:{user_id}"
 
 
-def ip_key(address: str | None) -> str:
-    return f"ip:{address or 'unknown'}"
+def ip_key(address: str | None, factor: str = "password") -> str:
+    return f"ip:{factor}:{address or 'unknown'}"
 
 
 def lock_duration(failures: int, free: int, hard: bool = True) -> timedelta | None:
