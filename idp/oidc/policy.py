@@ -16,6 +16,7 @@ from ..auth.flow import has_second_factor
 from ..extensions import db
 from ..models import Client, Consent, Interaction, LoginSession
 from .claims import ACR_MFA
+from .hints import verify_id_token_hint
 
 
 @dataclass
@@ -39,6 +40,16 @@ def no_session(ctx: Context) -> bool:
 
 def prompt_login(ctx: Context) -> bool:
     return "login" in ctx.prompts and not ctx.fulfilled("login")
+
+
+def id_token_hint_mismatch(ctx: Context) -> bool:
+    """The client names (through an ID token it got) a user other than the one signed in here, or sends a hint
+    that is not one of our ID tokens: ask who is there (OIDC Core 3.1.2.1, 3.1.2.6 login_required)."""
+    value = ctx.params.get("id_token_hint")
+    if not value or ctx.fulfilled("login"):
+        return False
+    claims = verify_id_token_hint(value)
+    return claims is None or claims["sub"] != ctx.session.user.subject
 
 
 def max_age(ctx: Context) -> bool:
@@ -93,7 +104,7 @@ def untrusted_client_without_consent(ctx: Context) -> bool:
 
 
 PROMPTS: list[tuple[str, list[Callable[[Context], bool]]]] = [
-    ("login", [no_session, prompt_login, max_age]),
+    ("login", [no_session, prompt_login, id_token_hint_mismatch, max_age]),
     ("second_factor", [second_factor_not_used, acr_values_mfa_not_met]),
     ("enrol", [account_requires_2fa, acr_values_mfa_without_factor]),
     ("consent", [prompt_consent, untrusted_client_without_consent]),

@@ -11,7 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import clock
+from .. import audit, clock
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Token, User
 from ..security.tokens import new_secret, token_checksum
@@ -69,6 +69,7 @@ def consume_authorization_code(code: str, client: Client) -> AuthorizationCode |
         return None
     if not consume(AuthorizationCode, row.id, "consumed_at"):
         revoke_tokens(Token.authorization_code_id == row.id)  # RFC 6749 4.1.2: a reused code voids its tokens
+        audit.record("authorization_code_reused", subject=row.user, client_id=row.client_id)
         return None
     return row if row.expires_at > clock.now() else None
 
@@ -122,6 +123,7 @@ def find_refresh_token(value: str) -> Token | None:
 def consume_refresh_token(token: Token) -> Token | None:
     if token.refresh_used_at is not None or not consume(Token, token.id, "refresh_used_at"):
         revoke_tokens(Token.grant_id == token.grant_id)  # RFC 9700 4.14.2: reuse revokes the whole family
+        audit.record("refresh_token_reused", subject=token.user, client_id=token.client_id)
         return None
     if token.revoked_at is not None or token.refresh_expires_at <= clock.now():
         return None
