@@ -37,6 +37,23 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+ERROR_RE = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.S)
+
+
+def csrf(client) -> str:
+    """A CSRF token of this browser, from a page without side effects."""
+    return csrf_token(client.get("/login").get_data(as_text=True))
+
+
+def post(client, url: str, **data):
+    return client.post(url, data={"csrf_token": csrf(client), **data})
+
+
+def error_of(response) -> str | None:
+    match = ERROR_RE.search(response.get_data(as_text=True))
+    return match.group(1).strip() if match else None
+
+
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

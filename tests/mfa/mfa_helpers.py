@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 import idp.clock
-from helpers import TEST_PASSWORD, AuthorizationRequest, Browser, csrf_token, decode_id_token, query
+from helpers import (TEST_PASSWORD, AuthorizationRequest, Browser, csrf, csrf_token, decode_id_token, error_of,
+                     post, query)
 from idp.account.service import mask
 from idp.auth.methods import recovery
 from idp.extensions import db
@@ -36,7 +37,6 @@ LANDLINE = "+44 20 7946 0000"
 WRONG_CODE_MESSAGE = "That code is not valid, or it has expired. Please try again."
 WRONG_PASSWORD_MESSAGE = "Incorrect username or password."
 RECOVERY_CODE_RE = re.compile(r"^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$")
-ERROR_RE = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.S)
 
 __all__ = [
     "ACR_MFA", "ACR_PASSWORD", "AuditEvent", "AuthorizationCode", "AuthorizationRequest", "Browser", "LANDLINE",
@@ -156,18 +156,6 @@ def audit_events(event: str, user: User | None = None) -> list[AuditEvent]:
 
 # --- pages ---------------------------------------------------------------------------------------------------
 
-def csrf(client) -> str:
-    """A CSRF token of this browser, from a page without side effects."""
-    return csrf_token(client.get("/login").get_data(as_text=True))
-
-
-def post(client, url: str, **data):
-    return client.post(url, data={"csrf_token": csrf(client), **data})
-
-
-def error_of(response) -> str | None:
-    match = ERROR_RE.search(response.get_data(as_text=True))
-    return match.group(1).strip() if match else None
 
 
 def password_login(client, username: str = "dana", password: str = TEST_PASSWORD, uid: str | None = None):

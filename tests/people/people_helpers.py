@@ -14,13 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 import idp.clock
-from helpers import TEST_PASSWORD, csrf_token
+from helpers import TEST_PASSWORD, csrf, csrf_token, error_of, post
 from idp.extensions import db
 from idp.models import AuditEvent, OutboxMessage, TotpCredential, User
 from idp.security.crypto import encrypt
 
 LINK_RE = re.compile(r'id="setup-link">([^<]+)<')
-ERROR_RE = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.S)
 NEW_PASSWORD = "violet kettle under the stairs"
 
 
@@ -34,18 +33,6 @@ def member(make_user):
     return make_user("dana")
 
 
-def csrf(client) -> str:
-    """A CSRF token of this browser, from a page without side effects."""
-    return csrf_token(client.get("/login").get_data(as_text=True))
-
-
-def post(client, url: str, **data):
-    return client.post(url, data={"csrf_token": csrf(client), **data})
-
-
-def error_of(response) -> str | None:
-    match = ERROR_RE.search(response.get_data(as_text=True))
-    return match.group(1).strip() if match else None
 
 
 def sign_in(client, username: str, password: str = TEST_PASSWORD) -> None:
