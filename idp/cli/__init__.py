@@ -9,6 +9,7 @@ import click
 from flask.cli import FlaskGroup
 
 from ..app import create_app
+from .audit import audit
 from .clients import clients
 from .db import db_group
 from .demo import demo
@@ -25,6 +26,7 @@ def cli():
     """Manage the idp identity provider."""
 
 
+cli.add_command(audit)
 cli.add_command(db_group)
 cli.add_command(keys)
 cli.add_command(clients)
