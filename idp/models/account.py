@@ -39,6 +39,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     #: the second-factor method asked for first at login ("totp", "sms"); the most recently enabled by default
     default_method: Mapped[Optional[str]] = mapped_column(sa.String(20))
+    #: an administrator set the password: the user must choose a new one at the next login
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     last_login_at: Mapped[Optional[datetime]]
     account: Mapped[Account] = relationship(back_populates="users")

@@ -35,6 +35,16 @@ class Client(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     #: OIDC Back-Channel Logout 1.0: where logout tokens are POSTed when a session this client took part in ends
     backchannel_logout_uri: Mapped[Optional[str]] = mapped_column(sa.String(2000))
+    #: "requires 2FA": a user without a second factor is sent to enrol before this client gets a code
+    requires_2fa: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: after a secret rotation the old secret keeps working until this time (grace period), then is void
+    previous_secret_hash: Mapped[Optional[str]] = mapped_column(sa.String(128))
+    previous_secret_expires_at: Mapped[Optional[datetime]]
+    #: private_key_jwt (RFC 7523): the client's public keys, inline or by URL
+    jwks: Mapped[Optional[dict]] = mapped_column(sa.JSON)
+    jwks_uri: Mapped[Optional[str]] = mapped_column(sa.String(2000))
+    #: RFC 7592: SHA-256 of the registration access token that manages this client, when registered by API
+    registration_access_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
     #: per-client lifetimes in seconds; None means the configured default
     access_token_lifetime: Mapped[Optional[int]]
     id_token_lifetime: Mapped[Optional[int]]
@@ -181,3 +191,17 @@ class Token(_AuthenticationContext, db.Model):
 
     def get_client(self) -> Client:
         return self.client
+
+
+class RegistrationToken(db.Model):
+    """An initial access token an administrator issues for Dynamic Client Registration (RFC 7591 3)."""
+
+    __tablename__ = "registration_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+    expires_at: Mapped[datetime]
+    max_uses: Mapped[int] = mapped_column(default=1)
+    uses: Mapped[int] = mapped_column(default=0)
+    revoked_at: Mapped[Optional[datetime]]
+    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

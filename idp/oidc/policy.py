@@ -80,6 +80,15 @@ def acr_values_mfa_not_met(ctx: Context) -> bool:
     return _wants_mfa(ctx) and not _has_mfa(ctx) and has_second_factor(ctx.session.user)
 
 
+def client_requires_2fa(ctx: Context) -> bool:
+    """The client is marked "requires 2FA": its codes always come from a login that used the second factor."""
+    return ctx.client.requires_2fa and not _has_mfa(ctx) and has_second_factor(ctx.session.user)
+
+
+def client_requires_2fa_without_factor(ctx: Context) -> bool:
+    return ctx.client.requires_2fa and not has_second_factor(ctx.session.user)
+
+
 def account_requires_2fa(ctx: Context) -> bool:
     """The account owner requires a second factor and this user has none yet: enrol before any code."""
     return ctx.session.user.account.require_2fa and not has_second_factor(ctx.session.user)
@@ -105,8 +114,8 @@ def untrusted_client_without_consent(ctx: Context) -> bool:
 
 PROMPTS: list[tuple[str, list[Callable[[Context], bool]]]] = [
     ("login", [no_session, prompt_login, id_token_hint_mismatch, max_age]),
-    ("second_factor", [second_factor_not_used, acr_values_mfa_not_met]),
-    ("enrol", [account_requires_2fa, acr_values_mfa_without_factor]),
+    ("second_factor", [second_factor_not_used, acr_values_mfa_not_met, client_requires_2fa]),
+    ("enrol", [account_requires_2fa, client_requires_2fa_without_factor, acr_values_mfa_without_factor]),
     ("consent", [prompt_consent, untrusted_client_without_consent]),
 ]
 

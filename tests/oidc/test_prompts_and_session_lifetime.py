@@ -109,3 +109,12 @@ def test_secure_host_prefixed_cookies_under_an_https_issuer(app, settings, make_
     cookie = login.headers["Set-Cookie"]
     assert cookie.startswith("__Host-idp_flow=") and "Secure" in cookie and "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie and "Domain" not in cookie
+
+
+def test_a_client_that_requires_2fa_sends_a_user_without_one_to_enrol(client, browser, make_client, user):
+    rp = make_client()
+    rp.requires_2fa = True
+    db.session.commit()
+    authz = AuthorizationRequest(rp)
+    response = browser.authorize(authz, "dana", TEST_PASSWORD)
+    assert response.status_code == 303 and response.location.startswith("/account/security?uid=")
