@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["idp.passwords"] = Passwords(settings.passwords)
 
     from .account.views import bp as account_bp
+    from .admin.views import bp as admin_bp
     from .auth.devices import write_device_cookie
     from .auth.sessions import write_session_cookie
     from .auth.views import bp as auth_bp
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(dev_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(admin_bp)
     register_error_handlers(app)
     app.after_request(write_session_cookie)
     app.after_request(write_device_cookie)

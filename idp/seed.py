@@ -55,9 +55,12 @@ def seed_panel(panel: Panel, issuer: str, config_dir: Path, host: str = "127.0.0
     client = db.session.scalar(sa.select(Client).where(Client.client_id == panel.client_id))
     if client is None:
         create_client(name=panel.name, redirect_uris=[f"{base_url}/callback"], trusted=True,
-                      post_logout_redirect_uris=[f"{base_url}/"], client_id=panel.client_id, client_secret=secret)
-    elif not check_client_secret(secret, client.client_secret_hash or ""):
-        client.client_secret_hash = hash_client_secret(secret)
+                      post_logout_redirect_uris=[f"{base_url}/"], client_id=panel.client_id, client_secret=secret,
+                      backchannel_logout_uri=f"{base_url}/backchannel-logout")
+    else:
+        if not check_client_secret(secret, client.client_secret_hash or ""):
+            client.client_secret_hash = hash_client_secret(secret)
+        client.backchannel_logout_uri = client.backchannel_logout_uri or f"{base_url}/backchannel-logout"
     config_dir.mkdir(parents=True, exist_ok=True)
     file.write_text(
         "# Written by `idp demo`; the client secret matches the one registered on idp.\n"

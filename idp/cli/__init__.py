@@ -9,6 +9,7 @@ import click
 from flask.cli import FlaskGroup
 
 from ..app import create_app
+from .accounts import accounts
 from .audit import audit
 from .clients import clients
 from .db import db_group
@@ -26,6 +27,7 @@ def cli():
     """Manage the idp identity provider."""
 
 
+cli.add_command(accounts)
 cli.add_command(audit)
 cli.add_command(db_group)
 cli.add_command(keys)

@@ -28,18 +28,21 @@ def clients():
 @click.option("--name", required=True)
 @click.option("--redirect-uri", "redirect_uris", multiple=True, required=True, help="Exact redirect URI; repeatable.")
 @click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
+@click.option("--backchannel-logout-uri", default=None,
+              help="Where logout tokens are POSTed when a session ends (OIDC Back-Channel Logout).")
 @click.option("--public", is_flag=True, help="A public client (no secret, PKCE required).")
 @click.option("--trusted", is_flag=True, help="First-party: skips the consent page.")
 @click.option("--auth-method", type=click.Choice(["client_secret_basic", "client_secret_post"]),
               default="client_secret_basic", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def create(name, redirect_uris, logout_uris, public, trusted, auth_method, as_json):
+def create(name, redirect_uris, logout_uris, backchannel_logout_uri, public, trusted, auth_method, as_json):
     """Register a client and print its id and (once) its secret."""
     try:
         client, secret = create_client(name=name, redirect_uris=list(redirect_uris), public=public, trusted=trusted,
                                        post_logout_redirect_uris=list(logout_uris),
-                                       token_endpoint_auth_method=auth_method)
+                                       token_endpoint_auth_method=auth_method,
+                                       backchannel_logout_uri=backchannel_logout_uri)
     except IdpError as exc:
         fail(exc)
     db.session.commit()

@@ -1,4 +1,8 @@
-"""OpenID Provider metadata (Discovery 1.0 section 3, RFC 8414), built from settings and the registered grants."""
+"""OpenID Provider metadata (Discovery 1.0 section 3, RFC 8414), built from settings and the registered grants.
+
+Logout metadata: RP-Initiated Logout 1.0 section 2.1 (``end_session_endpoint``) and Back-Channel Logout 1.0
+section 2.1 (``backchannel_logout_supported``, ``backchannel_logout_session_supported``); no front-channel logout.
+"""
 
 from __future__ import annotations
 
@@ -43,4 +47,8 @@ def provider_metadata() -> dict:
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": ["en"],
+        "end_session_endpoint": endpoint("oidc.end_session"),
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
     }

@@ -1,7 +1,8 @@
 """Registering OAuth clients: validation and secrets, the one code path for the CLI (and later console and API).
 
 Redirect URIs are absolute, exact-match, https except on loopback hosts, with no fragment and no wildcard
-(RFC 9700 2.1, 4.1.3). Secrets are generated here, returned once and stored as a keyed hash.
+(RFC 9700 2.1, 4.1.3); so are post-logout redirect URIs and the back-channel logout URI (Back-Channel Logout 1.0
+section 2.2: absolute, no fragment). Secrets are generated here, returned once and stored as a keyed hash.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def validate_redirect_uri(uri: str, field: str = "redirect_uri") -> str:
 def create_client(*, name: str, redirect_uris: list[str], public: bool = False, trusted: bool = False,
                   post_logout_redirect_uris: list[str] = (), client_id: str | None = None,
                   client_secret: str | None = None, id_token_signed_response_alg: str = "RS256",
-                  token_endpoint_auth_method: str = "client_secret_basic") -> tuple[Client, str | None]:
+                  token_endpoint_auth_method: str = "client_secret_basic",
+                  backchannel_logout_uri: str | None = None) -> tuple[Client, str | None]:
     """Create a client; returns it and its secret (None for a public client). The secret is not kept."""
     name = (name or "").strip()
     if not name or len(name) > 200:
@@ -58,6 +60,8 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
         raise ClientError("token_endpoint_auth_method: client_secret_basic or client_secret_post.")
     uris = [validate_redirect_uri(u) for u in redirect_uris]
     logout_uris = [validate_redirect_uri(u, "post_logout_redirect_uri") for u in post_logout_redirect_uris]
+    if backchannel_logout_uri:
+        validate_redirect_uri(backchannel_logout_uri, "backchannel_logout_uri")
     client_id = client_id or new_secret(16)
     if db.session.scalar(sa.select(Client.id).where(Client.client_id == client_id)) is not None:
         raise ClientError(f"client_id: {client_id!r} is taken.")
@@ -74,6 +78,7 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
         token_endpoint_auth_method="none" if public else token_endpoint_auth_method,
         id_token_signed_response_alg=id_token_signed_response_alg,
         trusted=trusted,
+        backchannel_logout_uri=backchannel_logout_uri or None,
     )
     db.session.add(client)
     db.session.flush()

@@ -18,7 +18,7 @@ from .. import clock
 from ..auth.flow import start_flow
 from ..auth.sessions import current_login_session
 from ..extensions import csrf, db
-from . import interactions, policy
+from . import interactions, logout, policy
 from .discovery import provider_metadata
 from .keys import load_keyring
 from .server import authorization_server, stored_request
@@ -187,6 +187,18 @@ def userinfo():
     response = authorization_server().create_endpoint_response("userinfo")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt  # RP-Initiated Logout 2: RPs may POST; the answer on our confirmation page is checked in ``logout``
+def end_session():
+    return logout.end_session()
+
+
+@bp.record_once
+def _end_session_serves_sign_out(state):
+    """idp's own "Sign out" (``auth.logout``, the same URL, registered first) becomes this endpoint without a client."""
+    state.app.view_functions["auth.logout"] = end_session
 
 
 @bp.get("/.well-known/openid-configuration")

@@ -1,0 +1,5 @@
+"""The admin console's pages (placeholder)."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -1,0 +1,8 @@
+"""``idp accounts``: reseller accounts (placeholder)."""
+
+import click
+
+
+@click.group()
+def accounts():
+    """Reseller accounts."""
