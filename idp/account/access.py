@@ -7,7 +7,6 @@ password ends every other session, revokes their tokens and forgets remembered b
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 
 from .. import audit, clock
 from ..auth import devices
@@ -15,8 +14,8 @@ from ..extensions import db
 from ..models import Client, LoginSession, Token, User
 from ..notices import notify
 from ..oidc.store import revoke_tokens
-from ..security.passwords import password_problem
-from .service import SettingsError, confirm_password
+from ..auth.service import set_new_password
+from .service import confirm_password
 
 
 def active_sessions(user: User) -> list[LoginSession]:
@@ -52,14 +51,9 @@ def end_sessions(user: User, session_id: int | None = None, keep: LoginSession |
 def change_password(login_session: LoginSession, current: str, new: str, repeated: str) -> None:
     user = login_session.user
     confirm_password(user, current)
-    if new != repeated:
-        raise SettingsError("The two new passwords are not the same.")
-    if problem := password_problem(new, username=user.username):
-        raise SettingsError(problem)
-    user.password_hash = current_app.extensions["idp.passwords"].hash(new)
+    set_new_password(user, new, repeated)
     end_sessions(user, keep=login_session)
     revoke_tokens(sa.and_(Token.user_id == user.id, Token.sid.is_distinct_from(login_session.sid)))
     devices.forget(user)
-    audit.record("password_changed", subject=user)
     notify(user, "Your password was changed", "The password of your reseller login was changed. Other sessions "
                                               "were signed out and remembered browsers forgotten.")

@@ -18,6 +18,7 @@ from ..models import LoginFlow, SmsCode, User
 from ..notices import notify
 from ..oidc import interactions
 from ..security import throttle
+from ..security.passwords import password_problem
 from . import devices
 from . import flow as login_flow
 from .methods import METHODS
@@ -119,3 +120,21 @@ def record_login(user: User, amr: list[str], uid: str | None, method: str | None
     if uid:
         ix = interactions.load_interaction(uid)
         interactions.fulfil(ix, "login")
+
+
+class NewPasswordRefused(IdpError):
+    """The chosen password breaks a rule; the message says which."""
+
+
+def set_new_password(user: User, new: str, repeated: str) -> None:
+    """Set a password the user chose (their own change, or replacing one an administrator set)."""
+    if new != repeated:
+        raise NewPasswordRefused("The two passwords are not the same.")
+    if problem := password_problem(new, username=user.username):
+        raise NewPasswordRefused(problem)
+    passwords = current_app.extensions["idp.passwords"]
+    if passwords.verify(user.password_hash, new):
+        raise NewPasswordRefused("Choose a password other than the current one.")
+    user.password_hash = passwords.hash(new)
+    audit.record("password_changed", subject=user, was_required=user.password_change_required)
+    user.password_change_required = False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
+from .. import clock
 from ..errors import IdpError, LoginFailed
 from ..extensions import db
 from ..oidc import interactions
@@ -50,6 +51,10 @@ def login():
     except LoginFailed as exc:
         db.session.commit()  # keeps the audit record and throttle counts
         return render_template("auth/login.html", uid=uid, username=username[:150], error=exc.public), 401
+    if user.password_change_required:
+        login_flow.start_flow(user, uid, amr=["pwd"])
+        db.session.commit()
+        return redirect(url_for("auth.new_password"), code=303)
     device = devices.remembered_device(user) if login_flow.has_second_factor(user) else None
     if login_flow.has_second_factor(user) and device is None:
         login_flow.start_flow(user, uid, amr=["pwd"])
@@ -61,6 +66,31 @@ def login():
     if uid is None and user.account.require_2fa:
         return redirect(url_for("account.security", required=1), code=303)  # the owner requires a second factor
     return _continue(uid)
+
+
+@bp.route("/login/new-password", methods=["GET", "POST"])
+def new_password():
+    """An administrator set this user's password: they choose their own before the sign-in goes on."""
+    flow = login_flow.current_flow()
+    if flow is None or not flow.user.password_change_required:
+        abort(400, description="This sign-in has expired. Please start again from the application.")
+    error = None
+    if request.method == "POST":
+        try:
+            service.set_new_password(flow.user, request.form.get("new_password", ""),
+                                     request.form.get("repeat_password", ""))
+        except IdpError as exc:
+            error = exc.public
+        else:
+            if login_flow.has_second_factor(flow.user):
+                db.session.commit()
+                return redirect(url_for("auth.second_factor"), code=303)
+            flow.completed_at = clock.now()
+            start_login_session(flow.user, amr=["pwd"], acr=ACR_PASSWORD)
+            service.record_login(flow.user, ["pwd"], flow.interaction_uid)
+            db.session.commit()
+            return _continue(flow.interaction_uid)
+    return render_template("auth/new_password.html", error=error), 400 if error else 200
 
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])
