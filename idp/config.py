@@ -82,6 +82,7 @@ class TokenSettings:
     id_token_lifetime: int = 600
     refresh_token_lifetime: int = 2592000
     interaction_lifetime: int = 900
+    secret_rotation_grace: int = 86400
 
 
 @dataclass(frozen=True)

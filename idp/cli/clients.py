@@ -9,14 +9,21 @@ from flask.cli import with_appcontext
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Client
-from ..oidc.registration import create_client
+from ..oidc.registration import create_client, delete_client, find_client, rotate_secret, update_client
 from .output import emit, fail
 
 
 def describe(client: Client) -> dict:
+    """Everything about a client except its secret (which is never kept)."""
     return {"client_id": client.client_id, "name": client.name, "type": "public" if client.is_public else "confidential",
-            "trusted": client.trusted, "enabled": client.enabled, "redirect_uris": client.redirect_uris,
-            "token_endpoint_auth_method": client.token_endpoint_auth_method}
+            "trusted": client.trusted, "requires_2fa": client.requires_2fa, "enabled": client.enabled,
+            "redirect_uris": client.redirect_uris, "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "backchannel_logout_uri": client.backchannel_logout_uri, "grant_types": client.grant_types,
+            "scope": client.scope, "token_endpoint_auth_method": client.token_endpoint_auth_method,
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "access_token_lifetime": client.access_token_lifetime, "id_token_lifetime": client.id_token_lifetime,
+            "refresh_token_lifetime": client.refresh_token_lifetime,
+            "previous_secret_valid_until": client.previous_secret_expires_at}
 
 
 @click.group()
@@ -58,3 +65,101 @@ def list_clients(as_json: bool):
     """All registered clients."""
     rows = [describe(c) for c in db.session.scalars(sa.select(Client).order_by(Client.id))]
     emit(rows, as_json, ["client_id", "name", "type", "trusted", "enabled", "redirect_uris"])
+
+
+def _find(client_id: str) -> Client:
+    try:
+        return find_client(client_id)
+    except IdpError as exc:
+        fail(exc)
+
+
+def _apply(client_id: str, **changes) -> Client:
+    client = _find(client_id)
+    try:
+        update_client(client, **changes)
+    except IdpError as exc:
+        fail(exc)
+    db.session.commit()
+    return client
+
+
+@clients.command("show")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def show(client_id: str, as_json: bool):
+    """One client's settings."""
+    data = describe(_find(client_id))
+    emit(data if as_json else [{"setting": k, "value": v} for k, v in data.items()], as_json, ["setting", "value"])
+
+
+@clients.command("update")
+@click.argument("client_id")
+@click.option("--name")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Replaces all redirect URIs; repeatable.")
+@click.option("--post-logout-redirect-uri", "logout_uris", multiple=True, help="Replaces them all; repeatable.")
+@click.option("--backchannel-logout-uri")
+@click.option("--grant-type", "grant_types", multiple=True)
+@click.option("--scope")
+@click.option("--trusted/--untrusted", default=None)
+@click.option("--requires-2fa/--no-requires-2fa", "requires_2fa", default=None)
+@click.option("--access-token-lifetime", type=int)
+@click.option("--id-token-lifetime", type=int)
+@click.option("--refresh-token-lifetime", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def update(client_id, as_json, **options):
+    """Change settings; options not given stay as they are."""
+    changes = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items() if v not in (None, ())}
+    changes = {("post_logout_redirect_uris" if k == "logout_uris" else k): v for k, v in changes.items()}
+    emit(describe(_apply(client_id, **changes)), as_json, ["client_id", "name", "enabled", "redirect_uris"])
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--grace", type=int, help="Seconds the old secret keeps working (default: tokens.secret_rotation_grace).")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def rotate(client_id: str, grace: int | None, as_json: bool):
+    """Issue a new secret (printed once); the old one stays valid during the grace period."""
+    client = _find(client_id)
+    try:
+        secret = rotate_secret(client, grace=grace)
+    except IdpError as exc:
+        fail(exc)
+    db.session.commit()
+    emit({"client_id": client.client_id, "client_secret": secret,
+          "previous_secret_valid_until": client.previous_secret_expires_at}, as_json,
+         ["client_id", "client_secret", "previous_secret_valid_until"])
+
+
+@clients.command("disable")
+@click.argument("client_id")
+@with_appcontext
+def disable(client_id: str):
+    """Refuse all requests from this client until it is enabled again."""
+    _apply(client_id, enabled=False)
+    click.echo(f"{client_id} disabled")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+@with_appcontext
+def enable(client_id: str):
+    _apply(client_id, enabled=True)
+    click.echo(f"{client_id} enabled")
+
+
+@clients.command("delete")
+@click.argument("client_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def delete(client_id: str, yes: bool):
+    """Delete the client with its codes, tokens and consents."""
+    client = _find(client_id)
+    if not yes:
+        click.confirm(f"Delete {client.name} ({client_id}) and every token it holds?", abort=True)
+    delete_client(client)
+    db.session.commit()
+    click.echo(f"{client_id} deleted")

@@ -79,7 +79,12 @@ class Client(db.Model):
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return bool(self.client_secret_hash) and check_client_secret(client_secret, self.client_secret_hash)
+        """The current secret, or the previous one during its rotation grace period."""
+        if self.client_secret_hash and check_client_secret(client_secret, self.client_secret_hash):
+            return True
+        return (self.previous_secret_hash is not None and self.previous_secret_expires_at is not None
+                and self.previous_secret_expires_at > clock.now()
+                and check_client_secret(client_secret, self.previous_secret_hash))
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == self.token_endpoint_auth_method

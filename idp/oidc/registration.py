@@ -1,23 +1,31 @@
-"""Registering OAuth clients: validation and secrets, the one code path for the CLI (and later console and API).
+"""Registering and managing OAuth clients: validation, secrets, rotation; the one code path for the CLI, the admin
+console and the registration API.
 
 Redirect URIs are absolute, exact-match, https except on loopback hosts, with no fragment and no wildcard
 (RFC 9700 2.1, 4.1.3); so are post-logout redirect URIs and the back-channel logout URI (Back-Channel Logout 1.0
-section 2.2: absolute, no fragment). Secrets are generated here, returned once and stored as a keyed hash.
+section 2.2: absolute, no fragment). Secrets are generated here, returned once and stored as a keyed hash; a rotation keeps the old secret valid for
+a grace period. Grant types and scopes must be ones idp supports.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 
+from .. import audit, clock
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Client
 from ..security.tokens import hash_client_secret, new_secret
+from .claims import SCOPES_SUPPORTED
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_SCOPE = "openid profile email offline_access"
+GRANT_TYPES = ("authorization_code", "refresh_token")
+LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
 
 
 class ClientError(IdpError):
@@ -47,19 +55,14 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
                   post_logout_redirect_uris: list[str] = (), client_id: str | None = None,
                   client_secret: str | None = None, id_token_signed_response_alg: str = "RS256",
                   token_endpoint_auth_method: str = "client_secret_basic",
-                  backchannel_logout_uri: str | None = None) -> tuple[Client, str | None]:
+                  backchannel_logout_uri: str | None = None, actor=None) -> tuple[Client, str | None]:
     """Create a client; returns it and its secret (None for a public client). The secret is not kept."""
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise ClientError("name: required, at most 200 characters.")
-    if not redirect_uris:
-        raise ClientError("redirect_uri: at least one is required.")
-    if id_token_signed_response_alg not in ("RS256", "ES256"):
-        raise ClientError("id_token_signed_response_alg: RS256 or ES256.")
+    name = _validate_name(name)
+    _validate_alg(id_token_signed_response_alg)
     if not public and token_endpoint_auth_method not in ("client_secret_basic", "client_secret_post"):
         raise ClientError("token_endpoint_auth_method: client_secret_basic or client_secret_post.")
-    uris = [validate_redirect_uri(u) for u in redirect_uris]
-    logout_uris = [validate_redirect_uri(u, "post_logout_redirect_uri") for u in post_logout_redirect_uris]
+    uris = _uris(redirect_uris, "redirect_uri", required=True)
+    logout_uris = _uris(post_logout_redirect_uris, "post_logout_redirect_uri")
     if backchannel_logout_uri:
         validate_redirect_uri(backchannel_logout_uri, "backchannel_logout_uri")
     client_id = client_id or new_secret(16)
@@ -70,9 +73,9 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
         client_id=client_id,
         client_secret_hash=hash_client_secret(secret) if secret else None,
         name=name,
-        redirect_uris=list(dict.fromkeys(uris)),
-        post_logout_redirect_uris=list(dict.fromkeys(logout_uris)),
-        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=uris,
+        post_logout_redirect_uris=logout_uris,
+        grant_types=list(GRANT_TYPES),
         response_types=["code"],
         scope=DEFAULT_SCOPE,
         token_endpoint_auth_method="none" if public else token_endpoint_auth_method,
@@ -82,4 +85,98 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
     )
     db.session.add(client)
     db.session.flush()
+    audit.record("client_created", actor=actor, client_id=client_id, name=name, public=public, trusted=trusted)
     return client, secret
+
+
+def validate_grant_types(grant_types: list[str]) -> list[str]:
+    unknown = [g for g in grant_types if g not in GRANT_TYPES]
+    if unknown or "authorization_code" not in grant_types:
+        raise ClientError(f"grant_types: supported are {', '.join(GRANT_TYPES)} (authorization_code required); "
+                          f"got {', '.join(grant_types) or 'none'}.")
+    return list(dict.fromkeys(grant_types))
+
+
+def validate_scope(scope: str) -> str:
+    scopes = scope.split()
+    unknown = [s for s in scopes if s not in SCOPES_SUPPORTED]
+    if unknown or "openid" not in scopes:
+        raise ClientError(f"scope: must include openid and only {', '.join(SCOPES_SUPPORTED)}; "
+                          f"unknown: {', '.join(unknown) or 'none'}.")
+    return " ".join(dict.fromkeys(scopes))
+
+
+def update_client(client: Client, *, actor=None, **changes) -> Client:
+    """Change a client's metadata; every value is checked like at creation. Audited."""
+    validators = {
+        "name": _validate_name,
+        "redirect_uris": lambda v: _uris(v, "redirect_uri", required=True),
+        "post_logout_redirect_uris": lambda v: _uris(v, "post_logout_redirect_uri"),
+        "backchannel_logout_uri": lambda v: validate_redirect_uri(v, "backchannel_logout_uri") if v else None,
+        "grant_types": validate_grant_types,
+        "scope": validate_scope,
+        "id_token_signed_response_alg": _validate_alg,
+        "trusted": bool, "requires_2fa": bool, "enabled": bool,
+        **{name: _lifetime(name) for name in LIFETIMES},
+    }
+    for field, value in changes.items():
+        if field not in validators:
+            raise ClientError(f"{field}: cannot be changed here.")
+        setattr(client, field, validators[field](value))
+    audit.record("client_changed", actor=actor, client_id=client.client_id, fields=sorted(changes))
+    return client
+
+
+def rotate_secret(client: Client, *, actor=None, grace: int | None = None) -> str:
+    """A new secret (returned once); the old one keeps working for ``grace`` seconds, then is void."""
+    if client.is_public:
+        raise ClientError("client_secret: a public client has no secret.")
+    grace = current_app.config["IDP_SETTINGS"].tokens.secret_rotation_grace if grace is None else grace
+    secret = new_secret(32)
+    client.previous_secret_hash = client.client_secret_hash if grace > 0 else None
+    client.previous_secret_expires_at = clock.now() + timedelta(seconds=grace) if grace > 0 else None
+    client.client_secret_hash = hash_client_secret(secret)
+    audit.record("client_secret_rotated", actor=actor, client_id=client.client_id, grace_seconds=grace)
+    return secret
+
+
+def delete_client(client: Client, *, actor=None) -> None:
+    """Remove a client with its codes, tokens and consents (cascade)."""
+    audit.record("client_deleted", actor=actor, client_id=client.client_id, name=client.name)
+    db.session.delete(client)
+
+
+def find_client(client_id: str) -> Client:
+    client = db.session.scalar(sa.select(Client).where(Client.client_id == client_id))
+    if client is None:
+        raise ClientError(f"client_id: no client {client_id!r}.")
+    return client
+
+
+def _validate_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ClientError("name: required, at most 200 characters.")
+    return name
+
+
+def _validate_alg(alg: str) -> str:
+    if alg not in ("RS256", "ES256"):
+        raise ClientError("id_token_signed_response_alg: RS256 or ES256.")
+    return alg
+
+
+def _uris(values: list[str], field: str, required: bool = False) -> list[str]:
+    if required and not values:
+        raise ClientError(f"{field}: at least one is required.")
+    return list(dict.fromkeys(validate_redirect_uri(v, field) for v in values))
+
+
+def _lifetime(field: str):
+    def check(value):
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or not 60 <= value <= 31536000:
+            raise ClientError(f"{field}: seconds between 60 and 31536000, or none for the default.")
+        return value
+    return check
