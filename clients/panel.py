@@ -5,6 +5,12 @@ PKCE S256 challenge, keeps them in the Flask session, exchanges the code with ``
 the ID token (signature against the ``jwks_uri`` keys, ``iss``, ``aud``, ``nonce``, ``exp``). This module adds the
 checks Authlib leaves to the application: the ``iss`` authorization-response parameter (RFC 9207), the issuer in
 the discovery document, and an explicit audience check.
+
+Logout is single logout. "Log out" clears the panel's session and sends the browser to idp's
+``end_session_endpoint`` with ``id_token_hint``, ``client_id``, ``post_logout_redirect_uri`` and ``state``
+(OpenID Connect RP-Initiated Logout 1.0 section 2). idp in turn POSTs a logout token to ``/backchannel-logout`` of
+every panel the user signed in to (Back-Channel Logout 1.0 sections 2.5-2.8, see ``backchannel``); the panel
+remembers the ended ``sid`` and forgets any session cookie that carries it.
 """
 
 from __future__ import annotations
@@ -13,19 +19,22 @@ import logging
 import os
 import re
 import secrets
+import time
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.flask_client import OAuth
-from flask import Flask, redirect, render_template, request, session, url_for
+from authlib.integrations.flask_client import OAuth, OAuthError
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from joserfc.errors import JoseError
 from werkzeug.exceptions import HTTPException
+
+from .backchannel import LogoutStore, LogoutTokenError, verify_logout_token
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,8 @@ SECURITY_HEADERS = {
 SESSION_USER_KEYS = ("sub", "name", "preferred_username", "email", "amr", "acr", "auth_time", "id_token")
 #: Authorization requests still waiting for their callback that one browser session keeps (each is ~1 kB of cookie).
 MAX_PENDING_LOGINS = 3
+#: Where the default logout store lives: None for the app's instance folder (tests point it at a temporary one).
+LOGOUT_STORE_DIR: str | None = None
 
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 _MIN_SECRET_KEY_LENGTH = 16
@@ -55,11 +66,13 @@ class PanelSettings:
     base_url: str
     cookie_name: str
     secret_key: str = field(repr=False)
+    #: SQLite file remembering back-channel logouts; empty for ``<instance folder>/<client_id>-logouts.sqlite3``
+    logout_store: str = ""
 
     def __post_init__(self):
         for item in fields(self):
             value = getattr(self, item.name)
-            if not isinstance(value, str) or not value.strip():
+            if not isinstance(value, str) or (item.default is MISSING and not value.strip()):
                 raise ValueError(f"panel setting {item.name!r} must be a non-empty string")
         for key in ("issuer", "base_url"):
             _check_base_url(key, getattr(self, key))
@@ -75,6 +88,10 @@ class PanelSettings:
     @property
     def metadata_url(self) -> str:
         return self.issuer + "/.well-known/openid-configuration"
+
+    @property
+    def post_logout_redirect_uri(self) -> str:
+        return self.base_url + "/"
 
 
 def _check_base_url(key: str, value: str) -> None:
@@ -107,11 +124,12 @@ def load_panel_settings(path: str | os.PathLike, defaults: Mapping[str, str] | N
     if unknown:
         raise ValueError(f"{os.fspath(path)}: unknown panel setting {unknown[0]!r}")
     values = {**(defaults or {}), **table}
-    for key in known:
+    required = [item.name for item in fields(PanelSettings) if item.default is MISSING]
+    for key in required:
         if key not in values:
             raise ValueError(f"{os.fspath(path)}: panel setting {key!r} is missing")
     try:
-        return PanelSettings(**{key: values[key] for key in known})
+        return PanelSettings(**{key: values[key] for key in known if key in values})
     except ValueError as exc:
         raise ValueError(f"{os.fspath(path)}: {exc}") from None
 
@@ -138,7 +156,7 @@ def create_panel_app(settings: PanelSettings) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         PANEL_SETTINGS=settings,
     )
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     oauth = OAuth(app)
     idp = oauth.register(
         "idp",
@@ -201,7 +219,7 @@ def create_panel_app(settings: PanelSettings) -> Flask:
         auth_time = None
         if user and isinstance(user.get("auth_time"), (int, float)):
             auth_time = datetime.fromtimestamp(user["auth_time"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return render_template("home.html", user=user, auth_time=auth_time)
+        return render_template("home.html", user=user, auth_time=auth_time, signed_out=returned_from_logout(idp))
 
     @app.get("/login")
     def login():
@@ -258,11 +276,71 @@ def create_panel_app(settings: PanelSettings) -> Flask:
         user["id_token"] = token["id_token"]
         session.clear()  # a fresh session (and CSRF token) for the signed-in user
         session["user"] = user
+        session["sid"] = claims.get("sid")  # what idp's logout token will name (Back-Channel Logout 2.4)
+        session["signed_in_at"] = time.time()
         return redirect(url_for("home"), 303)
 
     @app.post("/logout")
     def logout():
+        """RP-Initiated Logout 2: forget the local session, then ask idp to end its session (and so every panel's)."""
+        id_token = (session.get("user") or {}).get("id_token")
         session.clear()
-        return redirect(url_for("home"), 303)
+        try:
+            provider_metadata()
+            response = idp.logout_redirect(settings.post_logout_redirect_uri, id_token, client_id=settings.client_id)
+        except (LoginError, RuntimeError):  # idp unreachable, or no end_session_endpoint: a local logout only
+            return redirect(url_for("home"), 303)
+        response.status_code = 303  # keeps state in the session (Authlib), checked by home()
+        return response
 
+    add_backchannel_logout(app, settings, idp, csrf, provider_metadata)
     return app
+
+
+def returned_from_logout(idp) -> bool:
+    """RP-Initiated Logout 3: idp sends our ``state`` back; a match only lets the page confirm the logout."""
+    if "state" not in request.args:
+        return False
+    try:
+        idp.validate_logout_response()
+    except OAuthError:
+        return False
+    return True
+
+
+def add_backchannel_logout(app: Flask, settings: PanelSettings, idp, csrf: CSRFProtect, provider_metadata) -> None:
+    """Back-Channel Logout 2.5-2.8: the endpoint idp posts logout tokens to, and the check that forgets the
+    sessions they ended (the session is a cookie, so the ended ``sid`` is remembered in a ``LogoutStore``)."""
+    logouts = LogoutStore(settings.logout_store or default_logout_store(app, settings))
+
+    @app.before_request
+    def forget_logged_out_session():
+        user = session.get("user")
+        if user and logouts.is_logged_out(session.get("sid"), user.get("sub"), session.get("signed_in_at", 0)):
+            log.info("%s: session of %s ended by idp", settings.name, user.get("sub"))
+            session.clear()
+
+    @app.post("/backchannel-logout")
+    @csrf.exempt  # server to server: no session, no CSRF token
+    def backchannel_logout():
+        try:
+            provider_metadata()
+            claims = verify_logout_token(request.form.get("logout_token", ""), idp.fetch_jwk_set, settings.issuer,
+                                         settings.client_id)
+        except (LoginError, LogoutTokenError, requests.RequestException, RuntimeError) as exc:
+            log.warning("%s: logout token refused: %s", settings.name, exc)
+            description = exc.description if isinstance(exc, LoginError) else str(exc)
+            return no_store(jsonify(error="invalid_request", error_description=description)), 400
+        logouts.remember(claims)
+        log.info("%s: back-channel logout of sid %s sub %s", settings.name, claims.get("sid"), claims.get("sub"))
+        return no_store(app.response_class(status=200))
+
+
+def default_logout_store(app: Flask, settings: PanelSettings) -> str:
+    return os.path.join(LOGOUT_STORE_DIR or app.instance_path, f"{settings.client_id}-logouts.sqlite3")
+
+
+def no_store(response):
+    """Back-Channel Logout 2.8: responses to the logout request are not cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,4 +1,6 @@
-"""The demo's data: a reseller account with a demo user, and the two panels registered as trusted clients.
+"""The demo's data: a reseller account with a demo user, and the two panels registered as trusted clients, each
+with its post-logout redirect URI (RP-Initiated Logout 1.0 section 3.1) and back-channel logout URI
+``<base_url>/backchannel-logout`` (Back-Channel Logout 1.0 section 2.2).
 
 Idempotent: running it again finds what exists. A panel's client secret lives in its own config file under
 ``instance/``; when that file is missing the secret is re-issued and the file rewritten.

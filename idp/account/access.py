@@ -13,6 +13,7 @@ from ..auth import devices
 from ..extensions import db
 from ..models import Client, LoginSession, Token, User
 from ..notices import notify
+from ..oidc import logout
 from ..oidc.store import revoke_tokens
 from ..auth.service import set_new_password
 from .service import confirm_password
@@ -40,8 +41,8 @@ def clients_with_tokens(user: User) -> list[dict]:
 def end_sessions(user: User, session_id: int | None = None, keep: LoginSession | None = None) -> int:
     """End one session of ``user`` (or all, except ``keep``) and revoke the tokens issued in them."""
     sessions = [s for s in active_sessions(user) if (session_id is None or s.id == session_id) and s is not keep]
+    logout.end_sessions(sessions)
     for login_session in sessions:
-        login_session.ended_at = clock.now()
         revoke_tokens(Token.sid == login_session.sid)
     if sessions:
         audit.record("sessions_ended", subject=user, count=len(sessions))

@@ -58,24 +58,21 @@ def _load(token: str | None) -> LoginSession | None:
 
 
 def start_login_session(user: User, amr: list[str], acr: str, remembered_device_id: int | None = None) -> LoginSession:
-    """End this browser's previous session and start a new one with a new cookie value."""
-    end_login_session()
+    """A login just succeeded: a new cookie value always (no fixation, SES-2). The same person proving more
+    (step-up, enrolment, re-authentication) keeps the session and its OIDC ``sid``, so back-channel logout still
+    reaches every client of it; anyone else gets a new session and the previous one ends."""
+    previous = current_login_session()
+    if previous is None or previous.user_id != user.id:
+        end_login_session()
+        previous = None
     token = new_secret(32)
     now = clock.now()
-    ls = LoginSession(
-        token_hash=token_checksum(token),
-        sid=new_secret(16),
-        user_id=user.id,
-        auth_time=now,
-        amr=amr,
-        acr=acr,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + timedelta(seconds=_settings().session.lifetime),
-        ip=request.remote_addr,
-        user_agent=(request.user_agent.string or "")[:300],
-        remembered_device_id=remembered_device_id,
-    )
+    ls = previous or LoginSession(sid=new_secret(16), user_id=user.id, created_at=now)
+    ls.token_hash = token_checksum(token)
+    ls.auth_time, ls.amr, ls.acr, ls.last_seen_at = now, amr, acr, now
+    ls.expires_at = now + timedelta(seconds=_settings().session.lifetime)
+    ls.ip, ls.user_agent = request.remote_addr, (request.user_agent.string or "")[:300]
+    ls.remembered_device_id = remembered_device_id
     db.session.add(ls)
     user.last_login_at = now
     _state().update(login_session=ls, cookie=token)

@@ -1,4 +1,6 @@
-"""Hosted pages of the login: password, second factor, the signed-in home page, and sign-out of idp.
+"""Hosted pages of the login: password, second factor, forced new password and the signed-in home page.
+
+Sign-out is the end-session endpoint (``oidc.end_session``, RP-Initiated Logout 1.0), also for idp's own button.
 
 Views parse input and choose the page; decisions live in ``service`` and ``flow``.
 """
@@ -15,7 +17,7 @@ from ..oidc.claims import ACR_PASSWORD
 from . import devices, service
 from . import flow as login_flow
 from .methods import METHODS
-from .sessions import current_login_session, end_login_session, start_login_session
+from .sessions import current_login_session, start_login_session
 
 bp = Blueprint("auth", __name__)
 
@@ -141,12 +143,3 @@ def _second_factor_page(flow, method_id, methods, *, start=False, force=False, e
                            info=info, error=error, uid=flow.interaction_uid, offer_remember=devices.offered(flow.user),
                            remember_days=current_app.config["IDP_SETTINGS"].session.remember_device_lifetime // 86400
                            ), status
-
-
-@bp.route("/logout", methods=["GET", "POST"])
-def logout():
-    if request.method == "GET":
-        return render_template("auth/logout.html", login_session=current_login_session())
-    end_login_session()
-    db.session.commit()
-    return redirect(url_for("auth.home"), code=303)

@@ -1,10 +1,11 @@
 """Single logout: the end-session endpoint (OpenID Connect RP-Initiated Logout 1.0) and logout tokens sent to the
 relying parties of the ended session (OpenID Connect Back-Channel Logout 1.0).
 
-RP-Initiated Logout: section 2 (parameters; ``id_token_hint`` must be ours: signature, ``iss``, a known ``aud``;
-an expired hint is fine), 3 (``post_logout_redirect_uri`` exactly as registered, ``state`` returned), 4 (an error is
-a page, never a redirect) and 6 (without a trustworthy hint the user confirms: forced logout is a DoS; SECURITY.md
-AS-19). The session ends server-side (SES-5); refresh tokens are left alone (``offline_access``).
+RP-Initiated Logout: section 2 (parameters; ``id_token_hint`` must be ours, checked by ``hints``: signature,
+``iss``, expired is fine; and its ``aud`` a known client), 3 (``post_logout_redirect_uri`` exactly as registered,
+``state`` returned), 4 (an error is a page, never a redirect) and 6 (without a trustworthy hint the user confirms:
+forced logout is a DoS; SECURITY.md AS-19). The session ends server-side (SES-5); refresh tokens are left alone
+(``offline_access``).
 
 Back-Channel Logout: section 2.4 (the logout token: ``typ`` logout+jwt, ``events``, ``sid``, ``sub``, no ``nonce``,
 short-lived; AS-20), 2.5 (form-encoded POST), 2.7 (every RP that took part in the session) and 2.8 (the RP answers
@@ -21,20 +22,19 @@ from dataclasses import dataclass, field
 
 import requests
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import current_app, redirect, render_template, request, url_for
 from joserfc import jwt
-from joserfc.errors import JoseError
 
 from .. import audit, clock
 from ..auth.sessions import current_login_session, end_login_session
 from ..extensions import csrf, db
 from ..models import AuthorizationCode, Client, LoginSession, Token
 from ..security.tokens import new_secret
-from . import store
+from . import hints, store
 from .grants import OpenIDCode
-from .keys import load_keyring
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ LOGOUT_TOKEN_LIFETIME = 120
 DELIVERY_TIMEOUT = 2.0
 DELIVERY_ATTEMPTS = 3
 DELIVERY_BACKOFF = 0.25
+QUEUE_KEY = "idp.backchannel_deliveries"
 #: request parameters we read, with their longest accepted length
 PARAM_LIMITS = {"id_token_hint": 8192, "client_id": 64, "post_logout_redirect_uri": 2000, "state": 2048}
 
@@ -118,26 +119,14 @@ def parse_request(values) -> EndSessionRequest:
                              state=(values.get("state") or None) if redirect_uri else None)
 
 
-class _HintClaims(jwt.JWTClaimsRegistry):
-    def validate_exp(self, value) -> None:
-        """Section 2: the OP SHOULD accept an ID token hint whose ``exp`` has passed."""
-
-
 def verify_id_token_hint(value: str) -> dict:
-    """The claims of an ID token we signed (our keys, our ``iss``), expired or not; anything else is refused."""
-    settings = current_app.config["IDP_SETTINGS"]
-    claims = _HintClaims(iss={"essential": True, "value": settings.issuer}, sub={"essential": True},
-                         aud={"essential": True})
-    try:
-        token = jwt.decode(value, OpenIDCode().resolve_client_private_key(None),
-                           algorithms=load_keyring(settings.keys.dir).algorithms)
-        claims.validate(token.claims)
-    except (JoseError, ValueError, TypeError) as exc:
-        log.info("end_session: id_token_hint refused: %r", exc)
-        raise InvalidRequestError("'id_token_hint' is not a valid ID token from this provider.") from None
-    if str(token.header.get("typ", "JWT")).lower() != "jwt":  # e.g. a logout token is not an ID token
-        raise InvalidRequestError("'id_token_hint' is not an ID token.")
-    return token.claims
+    """Section 2: an ID token we signed for our issuer (``hints``; expired is fine) with an audience; a logout
+    token (it has ``events``) is not an ID token."""
+    claims = hints.verify_id_token_hint(value)
+    if claims is None or not isinstance(claims.get("aud"), (str, list)) or "events" in claims:
+        log.info("end_session: id_token_hint refused")
+        raise InvalidRequestError("'id_token_hint' is not a valid ID token from this provider.")
+    return claims
 
 
 def _identify_client(client_id: str | None, hint: dict | None) -> Client | None:
@@ -165,14 +154,13 @@ def hint_matches(hint: dict | None, login_session: LoginSession) -> bool:
 
 def finish_logout(logout_request: EndSessionRequest, login_session: LoginSession | None):
     """End the session, commit, notify the RPs in the background, then redirect or say so (sections 3, 5)."""
-    deliveries = backchannel_deliveries(login_session) if login_session is not None else []
     if login_session is not None:
+        deliveries = end_sessions([login_session])
         audit.record("logout", subject=login_session.user, sid=login_session.sid,
                      client_id=logout_request.client.client_id if logout_request.client else None,
                      notified=[d.client_id for d in deliveries])
     end_login_session()
     db.session.commit()
-    send_in_background(deliveries)
     code = 303 if request.method == "POST" else 302
     if logout_request.redirect_uri:
         params = {"state": logout_request.state} if logout_request.state else {}
@@ -183,6 +171,30 @@ def finish_logout(logout_request: EndSessionRequest, login_session: LoginSession
 
 
 # Back-Channel Logout 1.0
+
+
+def end_sessions(sessions) -> list[Delivery]:
+    """End these SSO sessions and queue a logout token for every RP that took part in them; the tokens are sent
+    in the background once the database session commits (and dropped if it rolls back). Every way a session
+    ends (logout, "sign out" on the account page, a disabled user) goes through here."""
+    deliveries = [d for login_session in sessions for d in backchannel_deliveries(login_session)]
+    now = clock.now()
+    for login_session in sessions:
+        login_session.ended_at = login_session.ended_at or now
+    db.session.info.setdefault(QUEUE_KEY, []).extend(deliveries)
+    return deliveries
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _send_queued(session) -> None:
+    deliveries = session.info.pop(QUEUE_KEY, None)
+    if deliveries:
+        send_in_background(deliveries)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_queued(session) -> None:
+    session.info.pop(QUEUE_KEY, None)
 
 
 def backchannel_deliveries(login_session: LoginSession) -> list[Delivery]:

@@ -195,12 +195,6 @@ def end_session():
     return logout.end_session()
 
 
-@bp.record_once
-def _end_session_serves_sign_out(state):
-    """idp's own "Sign out" (``auth.logout``, the same URL, registered first) becomes this endpoint without a client."""
-    state.app.view_functions["auth.logout"] = end_session
-
-
 @bp.get("/.well-known/openid-configuration")
 def discovery():
     response = jsonify(provider_metadata())

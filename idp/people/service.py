@@ -22,6 +22,7 @@ from ..delivery import DeliveryError, send_email
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Account, LoginSession, SetupToken, Token, User
+from ..oidc import logout
 from ..oidc.store import revoke_tokens
 from ..security.passwords import password_problem
 from ..security.tokens import new_secret, token_checksum
@@ -153,11 +154,8 @@ def disable_person(owner: User, person_id: int) -> User:
     """Block the person's sign-in, end their SSO sessions and revoke their access and refresh tokens."""
     person = _other_person(owner, person_id, "disable")
     person.disabled = True
-    db.session.execute(
-        sa.update(LoginSession).where(LoginSession.user_id == person.id, LoginSession.ended_at.is_(None))
-        .values(ended_at=clock.now()),
-        execution_options={"synchronize_session": False},
-    )
+    logout.end_sessions(db.session.scalars(
+        sa.select(LoginSession).where(LoginSession.user_id == person.id, LoginSession.ended_at.is_(None))).all())
     revoke_tokens(Token.user_id == person.id)
     audit.record("person_disabled", subject=person, actor=owner, username=person.username)
     return person

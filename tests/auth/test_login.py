@@ -46,15 +46,23 @@ def test_login_without_csrf_token_is_refused(client, user):
     assert "idp_session" not in response.headers.get("Set-Cookie", "")
 
 
-def test_successful_login_answers_303_and_sets_a_new_session_cookie_each_time(client, user):
+def test_successful_login_answers_303_and_sets_a_new_session_cookie_each_time(client, user, authz):
     first = _login(client, "dana", TEST_PASSWORD)
     assert first.status_code == 303
     cookie1 = client.get_cookie("idp_session").value
     second = _login(client, "dana", TEST_PASSWORD)
     cookie2 = client.get_cookie("idp_session").value
     assert second.status_code == 303 and cookie1 != cookie2
+    client.set_cookie("idp_session", cookie1)  # the old value is dead server-side
+    assert query(client.get(authz.url(prompt="none")).location)["error"] == "login_required"
+
+
+def test_another_user_logging_in_ends_the_previous_session(client, user, make_user):
+    make_user("kim")
+    _login(client, "dana", TEST_PASSWORD)
+    _login(client, "kim", TEST_PASSWORD)
     sessions = db.session.scalars(sa.select(LoginSession).order_by(LoginSession.id)).all()
-    assert sessions[0].ended_at is not None and sessions[1].ended_at is None  # the old id is dead server-side
+    assert sessions[0].ended_at is not None and sessions[1].ended_at is None
 
 
 def test_password_is_rehashed_when_parameters_change(app, client, user):

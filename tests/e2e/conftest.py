@@ -51,7 +51,8 @@ def stack(settings):
         for client_id, name, url in (("rcp", "Resellers Control Panel", rcp_url),
                                      ("cri", "Classic Reseller Interface", cri_url)):
             _, secret = create_client(name=name, redirect_uris=[f"{url}/callback"], trusted=True, client_id=client_id,
-                                      post_logout_redirect_uris=[f"{url}/"])
+                                      post_logout_redirect_uris=[f"{url}/"],
+                                      backchannel_logout_uri=f"{url}/backchannel-logout")
             panels.append(PanelSettings(name=name, issuer=idp_url, client_id=client_id, client_secret=secret,
                                         base_url=url, cookie_name=f"{client_id}_session",
                                         secret_key=secrets.token_urlsafe(24)))
