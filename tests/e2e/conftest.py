@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from clients.cri import create_app as create_cri
+from clients import panel
 from clients.panel import PanelSettings
 from clients.rcp import create_app as create_rcp
 from helpers import TEST_PASSWORD, reset_schema
@@ -38,8 +39,14 @@ def _url(server) -> str:
     return f"http://127.0.0.1:{server.server_port}"
 
 
+@pytest.fixture(autouse=True)
+def _panel_logout_stores_in_tmp(tmp_path, monkeypatch):
+    """The panels remember back-channel logouts in a file: a temporary one here, never the real instance/."""
+    monkeypatch.setattr(panel, "LOGOUT_STORE_DIR", str(tmp_path))
+
+
 @pytest.fixture
-def stack(settings):
+def stack(settings, _panel_logout_stores_in_tmp):
     servers = [make_server("127.0.0.1", 0, None, threaded=True) for _ in range(3)]
     idp_url, rcp_url, cri_url = (_url(s) for s in servers)
     idp_app = create_app(settings.replace(issuer=idp_url))

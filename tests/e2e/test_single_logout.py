@@ -9,19 +9,12 @@ import re
 import pytest
 import requests
 
-from clients import panel
 from helpers import csrf_token
 from idp.oidc.logout import wait_for_deliveries
 
 pytestmark = pytest.mark.e2e
 
 SIGNED_OUT = "You have been signed out of all reseller applications."
-
-
-@pytest.fixture(autouse=True)
-def _panel_logout_stores_in_tmp(tmp_path, monkeypatch):
-    """Runs before ``stack`` builds the panels (autouse fixtures come first)."""
-    monkeypatch.setattr(panel, "LOGOUT_STORE_DIR", str(tmp_path))
 
 
 def _log_in(browser: requests.Session, stack, panel_url: str) -> None:
