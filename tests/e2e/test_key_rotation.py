@@ -6,23 +6,13 @@ for the unknown ``kid``. With the default lead time the new key is published fir
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 
-from helpers import csrf_token
 from idp.oidc.keys import generate_key, load_keyring
+from journeys import log_in_over_http
 
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(browser, stack, panel_url):
-    login_page = browser.get(panel_url + "/login", timeout=10)
-    uid = re.search(r'name="uid" value="([^"]+)"', login_page.text).group(1)
-    return browser.post(stack.idp + "/login", data={"csrf_token": csrf_token(login_page.text), "uid": uid,
-                                                    "username": stack.username, "password": stack.password},
-                        timeout=10)
 
 
 @pytest.fixture
@@ -42,7 +32,7 @@ def rotate(settings):
 @pytest.mark.settings(keys={"rotation_lead_time": 0})
 def test_a_panel_that_cached_the_old_jwks_verifies_tokens_of_the_new_key(stack, rotate):
     browser = requests.Session()
-    assert "Dana Example" in _log_in(browser, stack, stack.rcp).text  # RCP fetched and cached the JWKS
+    assert "Dana Example" in log_in_over_http(browser, stack, stack.rcp).text  # RCP fetched and cached the JWKS
     new_kid = rotate().signing_key("RS256", 0).kid  # signs at once: the worst case for a cached JWKS
     for cookie in [c for c in browser.cookies if c.name == "rcp_session"]:  # RCP forgets the user; idp stays
         browser.cookies.clear(cookie.domain, cookie.path, cookie.name)
@@ -54,7 +44,7 @@ def test_a_panel_that_cached_the_old_jwks_verifies_tokens_of_the_new_key(stack, 
 
 def test_a_rotated_in_key_is_published_before_it_signs(stack, settings, rotate):
     browser = requests.Session()
-    assert "Dana Example" in _log_in(browser, stack, stack.rcp).text
+    assert "Dana Example" in log_in_over_http(browser, stack, stack.rcp).text
     old_kid = load_keyring(settings.keys.dir).signing_key("RS256", settings.keys.rotation_lead_time).kid
     ring = rotate()
     assert ring.signing_key("RS256", settings.keys.rotation_lead_time).kid == old_kid  # still in its lead time

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from helpers import csrf_token
+from journeys import click_log_in, log_in_over_http
 from idp.oidc.logout import wait_for_deliveries
 
 pytestmark = pytest.mark.e2e
@@ -18,11 +19,7 @@ SIGNED_OUT = "You have been signed out of all reseller applications."
 
 
 def _log_in(browser: requests.Session, stack, panel_url: str) -> None:
-    login_page = browser.get(panel_url + "/login", timeout=10)
-    uid = re.search(r'name="uid" value="([^"]+)"', login_page.text).group(1)
-    home = browser.post(stack.idp + "/login", data={"csrf_token": csrf_token(login_page.text), "uid": uid,
-                                                    "username": stack.username, "password": stack.password},
-                        timeout=10)
+    home = log_in_over_http(browser, stack, panel_url)
     assert home.url.rstrip("/") == panel_url and "Dana Example" in home.text
 
 
@@ -71,12 +68,7 @@ def test_signing_out_on_idp_signs_out_of_both_panels(stack):
 
 
 def _log_in_to_both(page, stack, first: str, second: str) -> None:
-    page.goto(first + "/")
-    page.get_by_role("link", name="Log in").click()
-    page.wait_for_url(stack.idp + "/login?uid=*")
-    page.get_by_label("Username").fill(stack.username)
-    page.get_by_label("Password").fill(stack.password)
-    page.get_by_role("button", name="Sign in").click()
+    click_log_in(page, stack, first)
     page.wait_for_url(first + "/")
     page.goto(second + "/")
     page.get_by_role("link", name="Log in").click()

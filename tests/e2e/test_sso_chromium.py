@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from journeys import click_log_in
+
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 def test_click_through_login_to_rcp_and_single_sign_on_into_cri(stack, page):
-    page.goto(stack.rcp + "/")
-    page.get_by_role("link", name="Log in").click()
-    page.wait_for_url(stack.idp + "/login?uid=*")
-    page.get_by_label("Username").fill(stack.username)
-    page.get_by_label("Password").fill(stack.password)
-    page.get_by_role("button", name="Sign in").click()
+    click_log_in(page, stack, stack.rcp)
     page.wait_for_url(stack.rcp + "/")
     assert "Dana Example" in page.content()
 

@@ -9,21 +9,13 @@ import pyotp
 import pytest
 
 from idp.oidc.logout import wait_for_deliveries
+from journeys import click_log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-def _log_in_to_rcp(page, stack):
-    page.goto(stack.rcp + "/")
-    page.get_by_role("link", name="Log in").click()
-    page.wait_for_url(stack.idp + "/login?uid=*")
-    page.get_by_label("Username").fill(stack.username)
-    page.get_by_label("Password").fill(stack.password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_enrol_app_then_sign_in_to_rcp_and_cri_with_a_code(stack, page):
-    _log_in_to_rcp(page, stack)
+    click_log_in(page, stack, stack.rcp)
     page.wait_for_url(stack.rcp + "/")
 
     page.goto(stack.idp + "/account/security")
@@ -45,7 +37,7 @@ def test_enrol_app_then_sign_in_to_rcp_and_cri_with_a_code(stack, page):
     page.goto(stack.rcp + "/")  # signed out of RCP too: the enrolment kept the session's sid (back-channel logout)
     assert page.get_by_role("link", name="Log in").count() == 1
 
-    _log_in_to_rcp(page, stack)
+    click_log_in(page, stack, stack.rcp)
     page.wait_for_url(stack.idp + "/login/second-factor*")
     page.get_by_label("Six-digit code").fill(totp.at(time.time() + 30))  # the next step: the enrolment used this one
     page.get_by_role("button", name="Verify").click()
