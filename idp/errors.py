@@ -16,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 #: endpoints that speak JSON, not HTML
-API_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.discovery", "oidc.jwks", "oidc.revoke", "oidc.introspect"}
+API_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.discovery", "oidc.jwks", "oidc.revoke", "oidc.introspect",
+                 "oidc.register_client", "oidc.client_configuration"}
 
 
 class IdpError(Exception):
@@ -37,7 +38,8 @@ class LoginFailed(IdpError):
 
 
 def _is_api() -> bool:
-    return request.endpoint in API_ENDPOINTS or request.path.startswith(("/token", "/userinfo", "/revoke", "/introspect"))
+    return request.endpoint in API_ENDPOINTS or request.path.startswith(
+        ("/token", "/userinfo", "/revoke", "/introspect", "/register"))
 
 
 def _render(status: int, error: str, message: str):

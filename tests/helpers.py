@@ -9,6 +9,7 @@ import base64
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -163,3 +164,35 @@ class Browser:
         params = query(response.location)
         assert "code" in params, params
         return params["code"]
+
+
+RACE_TIMEOUT = 60
+
+
+def race(app, clients, send) -> list[tuple[int, str]]:
+    """Run ``send(client)`` for every client at once, each in its own thread and app context (own database
+    session), released together by a barrier; returns (status, body) per client."""
+    n = len(clients)
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def worker(i: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=RACE_TIMEOUT)
+                response = send(clients[i])
+                results[i] = (response.status_code, response.get_data(as_text=True))
+        except BaseException as exc:  # reported by the main thread
+            results[i] = exc
+
+    db.session.commit()  # the test's own session must not hold a transaction (on SQLite: the write lock)
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(RACE_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads), "a request did not finish"
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

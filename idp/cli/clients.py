@@ -163,3 +163,24 @@ def delete(client_id: str, yes: bool):
     delete_client(client)
     db.session.commit()
     click.echo(f"{client_id} deleted")
+
+
+from ..oidc.registration import issue_registration_token  # noqa: E402
+
+
+@clients.command("issue-registration-token")
+@click.option("--expires-in", type=int, default=86400, show_default=True, help="Seconds until the token expires.")
+@click.option("--max-uses", type=int, default=1, show_default=True, help="How many clients it may register.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def issue_registration_token_command(expires_in: int, max_uses: int, as_json: bool):
+    """An initial access token for Dynamic Client Registration (POST /register, RFC 7591 3), printed once."""
+    try:
+        row, token = issue_registration_token(expires_in=expires_in, max_uses=max_uses)
+    except IdpError as exc:
+        fail(exc)
+    db.session.commit()
+    emit({"registration_token": token, "expires_at": row.expires_at, "max_uses": row.max_uses}, as_json,
+         ["registration_token", "expires_at", "max_uses"])
+    if not as_json:
+        click.echo("The token is shown only now; it is stored hashed.", err=True)

@@ -2,6 +2,7 @@
 
 Logout metadata: RP-Initiated Logout 1.0 section 2.1 (``end_session_endpoint``) and Back-Channel Logout 1.0
 section 2.1 (``backchannel_logout_supported``, ``backchannel_logout_session_supported``); no front-channel logout.
+Dynamic Client Registration: ``registration_endpoint`` (RFC 8414 2, RFC 7591 3; it needs an initial access token).
 """
 
 from __future__ import annotations
@@ -51,4 +52,5 @@ def provider_metadata() -> dict:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
+        "registration_endpoint": endpoint("oidc.register_client"),
     }

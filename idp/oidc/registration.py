@@ -5,6 +5,10 @@ Redirect URIs are absolute, exact-match, https except on loopback hosts, with no
 (RFC 9700 2.1, 4.1.3); so are post-logout redirect URIs and the back-channel logout URI (Back-Channel Logout 1.0
 section 2.2: absolute, no fragment). Secrets are generated here, returned once and stored as a keyed hash; a rotation keeps the old secret valid for
 a grace period. Grant types and scopes must be ones idp supports.
+
+Dynamic Client Registration (RFC 7591, RFC 7592; the protocol is in dcr.py) adds two kinds of bearer token, both
+returned once and kept as SHA-256: initial access tokens (RFC 7591 3) an administrator issues, each good for a number
+of registrations, and the registration access token (RFC 7592 3) that manages one registered client.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from flask import current_app
 from .. import audit, clock
 from ..errors import IdpError
 from ..extensions import db
-from ..models import Client
-from ..security.tokens import hash_client_secret, new_secret
+from ..models import Client, RegistrationToken
+from ..security.tokens import hash_client_secret, new_secret, token_checksum
 from .claims import SCOPES_SUPPORTED
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -180,3 +184,58 @@ def _lifetime(field: str):
             raise ClientError(f"{field}: seconds between 60 and 31536000, or none for the default.")
         return value
     return check
+
+
+MAX_TOKEN_LENGTH = 512
+
+
+def issue_registration_token(*, expires_in: int = 86400, max_uses: int = 1,
+                             actor=None) -> tuple[RegistrationToken, str]:
+    """An initial access token for POST /register (RFC 7591 3); returns the row and the token (not kept). Audited."""
+    if not isinstance(expires_in, int) or not 60 <= expires_in <= 31536000:
+        raise ClientError("expires_in: seconds between 60 and 31536000.")
+    if not isinstance(max_uses, int) or not 1 <= max_uses <= 10000:
+        raise ClientError("max_uses: between 1 and 10000.")
+    value = new_secret(32)
+    row = RegistrationToken(token_hash=token_checksum(value), expires_at=clock.now() + timedelta(seconds=expires_in),
+                            max_uses=max_uses, uses=0, created_by_id=actor.id if actor else None)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("registration_token_issued", actor=actor, token_id=row.id, max_uses=max_uses,
+                 expires_at=row.expires_at.isoformat())
+    return row, value
+
+
+def use_registration_token(value: str | None) -> RegistrationToken | None:
+    """Spend one use of an initial access token; None when it is unknown, expired, revoked or used up.
+
+    ``UPDATE ... SET uses = uses + 1 WHERE id = :id AND uses < max_uses AND revoked_at IS NULL AND expires_at > now``
+    must change exactly one row, so a token registers at most ``max_uses`` clients however many requests race. The
+    use is part of the caller's transaction: rolled back with a refused registration.
+    """
+    if not value or len(value) > MAX_TOKEN_LENGTH:
+        return None
+    row = db.session.scalar(sa.select(RegistrationToken).where(RegistrationToken.token_hash == token_checksum(value)))
+    if row is None:
+        return None
+    result = db.session.execute(
+        sa.update(RegistrationToken)
+        .where(RegistrationToken.id == row.id, RegistrationToken.uses < RegistrationToken.max_uses,
+               RegistrationToken.revoked_at.is_(None), RegistrationToken.expires_at > clock.now())
+        .values(uses=RegistrationToken.uses + 1),
+        execution_options={"synchronize_session": False},
+    )
+    return row if result.rowcount == 1 else None
+
+
+def issue_registration_access_token(client: Client) -> str:
+    """A new registration access token for ``client`` (RFC 7592 3), replacing any earlier one; returned once."""
+    value = new_secret(32)
+    client.registration_access_token_hash = token_checksum(value)
+    return value
+
+
+def find_client_by_registration_access_token(value: str | None) -> Client | None:
+    if not value or len(value) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.scalar(sa.select(Client).where(Client.registration_access_token_hash == token_checksum(value)))

@@ -17,6 +17,7 @@ from flask import current_app
 
 from ..security.tokens import new_secret
 from . import claims, store
+from .dcr import ConfigurationEndpoint, RegistrationEndpoint
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
 
@@ -73,6 +74,8 @@ def init_oidc(app) -> AuthorizationServer:
     server.register_endpoint(UserInfoEndpoint(resource_protector=protector))
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)
+    server.register_endpoint(RegistrationEndpoint)  # RFC 7591
+    server.register_endpoint(ConfigurationEndpoint)  # RFC 7592
     app.extensions["idp.authorization"] = server
     return server
 

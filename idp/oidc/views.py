@@ -209,3 +209,19 @@ def jwks():
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# Dynamic Client Registration (RFC 7591) and client configuration (RFC 7592): the protocol is in dcr.py.
+from . import dcr  # noqa: E402
+
+
+@bp.post("/register")
+@csrf.exempt  # a JSON API authenticated by a bearer token, not a browser form
+def register_client():
+    return dcr.respond(authorization_server(), "client_registration")
+
+
+@bp.route("/register/<client_id>", methods=["GET", "PUT", "DELETE"])
+@csrf.exempt
+def client_configuration(client_id: str):
+    return dcr.respond(authorization_server(), "client_configuration")

@@ -8,7 +8,6 @@ defined here (``clock``) are imported into each module that uses them.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from unittest import mock
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 
 import idp.clock
 from helpers import (TEST_PASSWORD, AuthorizationRequest, Browser, csrf, csrf_token, decode_id_token, error_of,
-                     post, query)
+                     post, query, race)
 from idp.account.service import mask
 from idp.auth.methods import recovery
 from idp.extensions import db
@@ -249,38 +248,6 @@ def id_token_claims(client, authz: AuthorizationRequest, code: str) -> dict:
 
 
 # --- races ---------------------------------------------------------------------------------------------------
-
-JOIN_TIMEOUT = 60
-
-
-def race(app, clients, send) -> list[tuple[int, str]]:
-    """Run ``send(client)`` for every client at once, each in its own thread and app context (own database
-    session), released together by a barrier; returns (status, body) per client."""
-    n = len(clients)
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(i: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=JOIN_TIMEOUT)
-                response = send(clients[i])
-                results[i] = (response.status_code, response.get_data(as_text=True))
-        except BaseException as exc:  # reported by the main thread
-            results[i] = exc
-
-    db.session.commit()  # the test's own session must not hold a transaction (on SQLite: the write lock)
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a request did not finish"
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
-
 
 def clone_browser(app, source):
     """A second test client with the same cookies: the same person's browser state in another connection."""

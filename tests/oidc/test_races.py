@@ -6,45 +6,20 @@ released together by a barrier. Runs on SQLite (BEGIN IMMEDIATE) and PostgreSQL 
 
 from __future__ import annotations
 
-import threading
+import json
 
 import pytest
 import sqlalchemy as sa
 
-from helpers import TEST_PASSWORD, AuthorizationRequest
+from helpers import TEST_PASSWORD, AuthorizationRequest, race
 from idp.extensions import db
 from idp.models import Token
 
-JOIN_TIMEOUT = 60
-
-
-def race(app, n: int, form: dict, headers: dict) -> list[tuple[int, dict]]:
-    """POST ``form`` to /token from ``n`` threads at once; return (status, JSON body) for each."""
-    barrier = threading.Barrier(n)
-    results: list[tuple[int, dict] | BaseException] = [None] * n  # type: ignore[list-item]
-
-    def worker(i: int) -> None:
-        try:
-            with app.app_context():
-                http = app.test_client()
-                barrier.wait(timeout=JOIN_TIMEOUT)
-                response = http.post("/token", data=form, headers=headers)
-                results[i] = (response.status_code, response.get_json(silent=True) or {})
-        except BaseException as exc:  # reported by the main thread
-            results[i] = exc
-
-    # The main thread must not hold a transaction (on SQLite it would hold the write lock).
-    db.session.commit()
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a redemption did not finish"
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results  # type: ignore[return-value]
+def race_token_requests(app, n: int, form: dict, headers: dict) -> list[tuple[int, dict]]:
+    """POST ``form`` to /token from ``n`` browsers at once; (status, JSON body) for each."""
+    results = race(app, [app.test_client() for _ in range(n)], lambda http: http.post("/token", data=form,
+                                                                                        headers=headers))
+    return [(status, json.loads(body or "{}")) for status, body in results]
 
 
 @pytest.fixture
@@ -67,13 +42,13 @@ def statuses(results) -> list[int]:
 
 @pytest.mark.parametrize("n", [2, 8])
 def test_concurrent_redemptions_of_one_code_have_exactly_one_success(app, code_request, n):
-    results = race(app, n, *code_request)
+    results = race_token_requests(app, n, *code_request)
     assert statuses(results).count(200) == 1, results
 
 
 @pytest.mark.parametrize("n", [2, 8])
 def test_concurrent_redemptions_of_one_code_fail_with_invalid_grant_and_no_server_error(app, code_request, n):
-    results = race(app, n, *code_request)
+    results = race_token_requests(app, n, *code_request)
     losers = [body for status, body in results if status != 200]
     assert len(losers) == n - 1, results
     assert all(body.get("error") == "invalid_grant" for body in losers), results
@@ -81,19 +56,19 @@ def test_concurrent_redemptions_of_one_code_fail_with_invalid_grant_and_no_serve
 
 @pytest.mark.parametrize("n", [2, 8])
 def test_concurrent_refreshes_of_one_refresh_token_have_exactly_one_success(app, refresh_request, n):
-    results = race(app, n, *refresh_request)
+    results = race_token_requests(app, n, *refresh_request)
     assert statuses(results).count(200) == 1, results
 
 
 @pytest.mark.parametrize("n", [2, 8])
 def test_concurrent_refreshes_of_one_refresh_token_fail_with_invalid_grant_and_no_server_error(app, refresh_request,
                                                                                                n):
-    results = race(app, n, *refresh_request)
+    results = race_token_requests(app, n, *refresh_request)
     losers = [body for status, body in results if status != 200]
     assert len(losers) == n - 1, results
     assert all(body.get("error") == "invalid_grant" for body in losers), results
 
 
 def test_concurrent_redemptions_of_one_code_issue_a_single_token_row(app, code_request):
-    race(app, 8, *code_request)
+    race_token_requests(app, 8, *code_request)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Token)) == 1
