@@ -13,6 +13,7 @@ of registrations, and the registration access token (RFC 7592 3) that manages on
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -69,7 +70,7 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
     logout_uris = _uris(post_logout_redirect_uris, "post_logout_redirect_uri")
     if backchannel_logout_uri:
         validate_redirect_uri(backchannel_logout_uri, "backchannel_logout_uri")
-    client_id = client_id or new_secret(16)
+    client_id = client_id or secrets.token_hex(16)  # hex: never starts with "-", which a CLI would take for an option
     if db.session.scalar(sa.select(Client.id).where(Client.client_id == client_id)) is not None:
         raise ClientError(f"client_id: {client_id!r} is taken.")
     secret = None if public else (client_secret or new_secret(32))
