@@ -41,7 +41,9 @@ def rotate(alg: str):
 @click.argument("kid")
 @with_appcontext
 def retire(kid: str):
-    """Remove a superseded key from the JWKS once no unexpired token can carry its signature."""
+    """Remove a superseded key from the JWKS once no unexpired token can carry its signature.
+
+    A kid may start with "-": write `idp keys retire -- KID` then."""
     s = _settings()
     try:
         path = retire_key(s.keys.dir, kid, s.keys.rotation_lead_time, s.tokens.id_token_lifetime)
