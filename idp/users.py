@@ -22,10 +22,19 @@ class UserError(IdpError):
     """A request to create or change a user that breaks a rule; the message says which."""
 
 
-def get_or_create_account(name: str) -> Account:
+class UserNotFound(UserError):
+    status = 404
+
+
+def _account_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise UserError("Account name: required, at most 120 characters.")
+    return name
+
+
+def get_or_create_account(name: str) -> Account:
+    name = _account_name(name)
     account = db.session.scalar(sa.select(Account).where(Account.name == name))
     if account is None:
         account = Account(name=name)
@@ -59,3 +68,36 @@ def create_user(*, account: str, username: str, email: str, password: str, displ
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def create_account(name: str, require_2fa: bool = False) -> Account:
+    """A new reseller account; UserError when the name is empty, too long or taken."""
+    name = _account_name(name)
+    if db.session.scalar(sa.select(Account.id).where(Account.name == name)) is not None:
+        raise UserError(f"Account name: {name!r} is taken.")
+    account = Account(name=name, require_2fa=bool(require_2fa))
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def find_account(name: str) -> Account:
+    account = db.session.scalar(sa.select(Account).where(Account.name == (name or "").strip()))
+    if account is None:
+        raise UserNotFound(f"There is no account named {name!r}.")
+    return account
+
+
+def find_user(username: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        raise UserNotFound(f"There is no user {username!r}.")
+    return user
+
+
+def assign_password(user: User, password: str) -> None:
+    """Set a password chosen by an administrator; the user must replace it at their next login."""
+    if problem := password_problem(password or "", username=user.username):
+        raise UserError(f"Password: {problem}")
+    user.password_hash = current_app.extensions["idp.passwords"].hash(password)
+    user.password_change_required = True
