@@ -40,6 +40,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 #: Placeholder secrets used only in demo mode when none is configured.
 DEMO_SECRET = "demo-mode-insecure-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
+#: Whole-number keys where 0 means "off" rather than being an error.
+ZERO_ALLOWED = {("server", "max_requests")}
 
 
 class ConfigError(Exception):
@@ -139,6 +141,13 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_content_length: int = 65536
+    workers: int = 2
+    threads: int = 4
+    worker_timeout: int = 30
+    graceful_timeout: int = 20
+    keepalive: int = 5
+    max_requests: int = 0
+    access_log: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,7 +283,10 @@ def validate(s: Settings) -> list[str]:
     for section in ("tokens", "session", "passwords", "server", "mfa", "throttle", "sms", "email"):
         for f in dataclasses.fields(getattr(s, section)):
             value = getattr(getattr(s, section), f.name)
-            if f.type == "int" and value <= 0:
+            if f.type == "int" and (section, f.name) in ZERO_ALLOWED:
+                if value < 0:
+                    errors.append(f"{section}.{f.name}: must be 0 or a positive whole number (got {value!r})")
+            elif f.type == "int" and value <= 0:
                 errors.append(f"{section}.{f.name}: must be a positive whole number (got {value!r})")
     if s.tokens.authorization_code_lifetime > 600:
         errors.append("tokens.authorization_code_lifetime: at most 600 seconds (RFC 6749 4.1.2)")

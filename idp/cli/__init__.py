@@ -1,4 +1,4 @@
-"""The ``idp`` console script: Flask's CLI (run, shell, routes) plus db, keys, clients, users and demo commands.
+"""The ``idp`` console script: Flask's CLI (run, shell, routes) plus serve, db, keys, clients, users, accounts, audit and demo commands.
 
 Run from the repository root after ``make demo``, it finds ``instance/config.toml`` and needs no flags.
 """
@@ -9,17 +9,22 @@ import click
 from flask.cli import FlaskGroup
 
 from ..app import create_app
+from ..config import ConfigError
 from .accounts import accounts
 from .audit import audit
 from .clients import clients
 from .db import db_group
 from .demo import demo
 from .keys import keys
+from .serve import serve
 from .users import users
 
 
 def _create_app():
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
@@ -34,3 +39,4 @@ cli.add_command(keys)
 cli.add_command(clients)
 cli.add_command(users)
 cli.add_command(demo)
+cli.add_command(serve)

@@ -1,0 +1,5 @@
+"""``python -m idp``: the same as the ``idp`` console script."""
+
+from .cli import cli
+
+cli()

@@ -1,0 +1,59 @@
+"""The production server: idp's app under gunicorn, configured from ``[server]``.
+
+The master loads and checks the settings once (a bad configuration stops it before any worker starts); each worker
+builds its own app after the fork, so no database connection or key ring is shared between processes. SIGTERM stops
+gracefully: workers finish their requests within ``server.graceful_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from .config import Settings
+
+
+def gunicorn_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    s = settings.server
+    options = {
+        "bind": [f"{_host(s.host)}:{s.port}"],
+        "workers": s.workers,
+        "worker_class": "gthread",
+        "threads": s.threads,
+        "timeout": s.worker_timeout,
+        "graceful_timeout": s.graceful_timeout,
+        "keepalive": s.keepalive,
+        "max_requests": s.max_requests,
+        "max_requests_jitter": s.max_requests // 10 if s.max_requests else 0,
+        "accesslog": "-" if s.access_log else None,
+        "errorlog": "-",
+        "proc_name": "idp",
+        # Forwarded headers are handled by the app's ProxyFix with a configured number of hops, not by gunicorn.
+        "forwarded_allow_ips": "",
+    }
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    return options
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+class IdpServer(BaseApplication):
+    """gunicorn's application for idp: options from settings, one app per worker."""
+
+    def __init__(self, settings: Settings, **overrides: Any):
+        self.settings = settings
+        self.options = gunicorn_options(settings, **overrides)
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        from .app import create_app
+
+        return create_app(self.settings)
