@@ -102,7 +102,7 @@ def passkey_login():
         db.session.commit()
         return redirect(url_for("auth.new_password"), code=303)
     start_login_session(user, amr=amr, acr=ACR_MFA)
-    service.record_login(user, amr, uid, method="webauthn")
+    service.record_login(user, amr, uid, method="passkey")
     db.session.commit()
     return _continue(uid)
 
@@ -123,7 +123,7 @@ def new_password():
         else:
             if login_flow.is_passwordless(flow):
                 login_flow.complete_passwordless_flow(flow)
-                service.record_login(flow.user, list(flow.amr), flow.interaction_uid, method="webauthn")
+                service.record_login(flow.user, list(flow.amr), flow.interaction_uid, method="passkey")
                 db.session.commit()
                 return _continue(flow.interaction_uid)
             if login_flow.has_second_factor(flow.user):

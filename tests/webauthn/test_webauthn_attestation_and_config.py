@@ -59,15 +59,16 @@ def test_requiring_trusted_attestation_needs_a_file_of_roots(tmp_path):
 
 # --- trusted attestation -------------------------------------------------------------------------------------
 
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test"),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
 def _certificate(subject: str, key, issuer_name: str, issuer_key, ca: bool) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test"),
-                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    issuer = name if issuer_name == subject else x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
-        x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)])
+    name, issuer = _name(subject), _name(issuer_name)
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer).public_key(key.public_key())
                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
                .not_valid_after(now + datetime.timedelta(days=30))

@@ -13,14 +13,14 @@ import pyotp
 import pytest
 
 import idp.clock
-from helpers import AuthorizationRequest, Browser, query
+from helpers import AuthorizationRequest, csrf, query, race
 from idp.extensions import db
 from idp.models import LoginSession, TotpCredential
 from idp.oidc.claims import ACR_MFA
 from idp.security import throttle
 from idp.security.crypto import encrypt
 from soft_authenticator import b64url
-from webauthn_helpers import (TEST_PASSWORD, SoftAuthenticator, add_key, audit_events, error_of, id_token_claims,
+from webauthn_helpers import (SoftAuthenticator, add_key, audit_events, error_of, id_token_claims,
                               passkey_login, passkey_options, password_login, post, second_factor_options,
                               submit_assertion)
 
@@ -169,7 +169,7 @@ def test_a_passkey_signs_in_without_a_password_as_multi_factor(client, rp, key):
     claims = id_token_claims(client, authz, _code(client, response))
     assert claims["amr"] == ["hwk", "user", "pin", "mfa"] and claims["acr"] == ACR_MFA
     event = audit_events("login_success")[-1]
-    assert event.details["method"] == "webauthn" and "pwd" not in event.details["amr"]
+    assert event.details["method"] == "passkey" and "pwd" not in event.details["amr"]
 
 
 def test_a_passkey_session_is_single_sign_on_for_the_next_client(client, rp, make_client, key):
@@ -247,3 +247,28 @@ def test_a_passkey_with_a_counter_going_backwards_is_refused(client, key):
     post(client, "/logout")
     assert passkey_login(client, key.get(passkey_options(client), counter=2)).status_code == 401
     assert audit_events("webauthn_clone_warning")
+
+
+def _twin(app, source):
+    twin = app.test_client()
+    for cookie in source._cookies.values():
+        twin.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+    return twin
+
+
+def test_racing_the_same_passkey_answer_gives_exactly_one_session(app, client, key):
+    answer = key.get(passkey_options(client))
+    token = csrf(client)
+    browsers = [client] + [_twin(app, client) for _ in range(3)]
+    results = race(app, browsers, lambda b: b.post("/login/passkey", data={"csrf_token": token, "credential": answer}))
+    assert sorted(status for status, _ in results) == [303, 401, 401, 401]
+
+
+def test_racing_the_same_security_key_answer_completes_one_login(app, client, key):
+    password_login(client)
+    answer = key.get(second_factor_options(client))
+    token = csrf(client)
+    browsers = [client] + [_twin(app, client) for _ in range(3)]
+    results = race(app, browsers, lambda b: b.post("/login/second-factor", data={
+        "csrf_token": token, "method": "webauthn", "code": answer}))
+    assert sorted(status for status, _ in results).count(303) == 1

@@ -33,9 +33,10 @@ from webauthn import (generate_authentication_options, generate_registration_opt
 from webauthn.helpers import parse_attestation_object
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (AttestationConveyancePreference, AttestationFormat, AuthenticatorSelectionCriteria,
-                                      AuthenticatorTransport, CredentialDeviceType, PublicKeyCredentialDescriptor,
-                                      ResidentKeyRequirement, UserVerificationRequirement)
+from webauthn.helpers.structs import (AttestationConveyancePreference, AttestationFormat,
+                                      AuthenticatorSelectionCriteria, AuthenticatorTransport, CredentialDeviceType,
+                                      PublicKeyCredentialDescriptor, ResidentKeyRequirement,
+                                      UserVerificationRequirement)
 
 from ... import audit, clock
 from ...config import is_ip_address, webauthn_origin, webauthn_rp_id
