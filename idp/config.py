@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import ipaddress
 import logging
 import os
 import tomllib
@@ -107,6 +108,16 @@ class MfaSettings:
 
 
 @dataclass(frozen=True)
+class WebauthnSettings:
+    rp_id: str = ""
+    rp_name: str = "Reseller login"
+    challenge_lifetime: int = 300
+    timeout: int = 120
+    require_trusted_attestation: bool = False
+    attestation_roots: str = ""
+
+
+@dataclass(frozen=True)
 class ThrottleSettings:
     free_failures: int = 5
     base_delay: int = 30
@@ -162,6 +173,7 @@ class Settings:
     tokens: TokenSettings = field(default_factory=TokenSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     mfa: MfaSettings = field(default_factory=MfaSettings)
+    webauthn: WebauthnSettings = field(default_factory=WebauthnSettings)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
@@ -280,7 +292,8 @@ def validate(s: Settings) -> list[str]:
     if not s.database.url.startswith(("sqlite:", "postgresql")):
         errors.append(f"database.url: must be a sqlite:// or postgresql+psycopg:// URL (got {s.database.url!r})")
     errors.extend(_validate_mfa(s))
-    for section in ("tokens", "session", "passwords", "server", "mfa", "throttle", "sms", "email"):
+    errors.extend(_validate_webauthn(s))
+    for section in ("tokens", "session", "passwords", "server", "mfa", "webauthn", "throttle", "sms", "email"):
         for f in dataclasses.fields(getattr(s, section)):
             value = getattr(getattr(s, section), f.name)
             if f.type == "int" and (section, f.name) in ZERO_ALLOWED:
@@ -316,6 +329,50 @@ def _validate_mfa(s: Settings) -> list[str]:
         errors.append(f"email.sender: console or smtp (got {s.email.sender!r})")
     elif s.email.sender == "smtp" and not s.email.smtp_host:
         errors.append("email.smtp_host: required for the smtp sender")
+    return errors
+
+
+def webauthn_rp_id(s: Settings) -> str:
+    """The WebAuthn relying-party id: ``webauthn.rp_id``, else the issuer's host."""
+    return s.webauthn.rp_id or (urlsplit(s.issuer).hostname or "")
+
+
+def webauthn_origin(s: Settings) -> str:
+    """The one origin WebAuthn responses must come from: the issuer's scheme, host and port (WebAuthn 7.1 step 9)."""
+    parts = urlsplit(s.issuer)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _validate_webauthn(s: Settings) -> list[str]:
+    """WebAuthn 5.1.4.1: the RP id must be the issuer's host or a domain it is under, never an IP address."""
+    errors = []
+    host = (urlsplit(s.issuer).hostname or "").lower()
+    rp_id = s.webauthn.rp_id
+    if rp_id:
+        if rp_id != rp_id.lower() or rp_id.startswith(".") or rp_id.endswith("."):
+            errors.append(f"webauthn.rp_id: a lower-case domain name without leading or trailing dot (got {rp_id!r})")
+        elif is_ip_address(rp_id):
+            errors.append(f"webauthn.rp_id: must be a domain name; browsers refuse IP addresses (got {rp_id!r})")
+        elif host != rp_id and not host.endswith("." + rp_id):
+            errors.append(f"webauthn.rp_id: must be the issuer's host {host!r} or a domain it is under "
+                          f"(got {rp_id!r}); change webauthn.rp_id or issuer")
+    if s.webauthn.require_trusted_attestation:
+        if not s.webauthn.attestation_roots:
+            errors.append("webauthn.attestation_roots: required when webauthn.require_trusted_attestation is true")
+        elif not Path(s.webauthn.attestation_roots).is_file():
+            errors.append(f"webauthn.attestation_roots: no PEM file at {s.webauthn.attestation_roots!r}")
+        elif b"-----BEGIN CERTIFICATE-----" not in Path(s.webauthn.attestation_roots).read_bytes():
+            errors.append(f"webauthn.attestation_roots: {s.webauthn.attestation_roots!r} holds no PEM certificate")
+    if not 1 <= len(s.webauthn.rp_name) <= 64:
+        errors.append("webauthn.rp_name: 1 to 64 characters")
     return errors
 
 

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 #: endpoints that speak JSON, not HTML
 API_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.discovery", "oidc.jwks", "oidc.revoke", "oidc.introspect",
-                 "oidc.register_client", "oidc.client_configuration"}
+                 "oidc.register_client", "oidc.client_configuration", "auth.passkey_options",
+                 "auth.second_factor_options", "account.webauthn_options"}
 
 
 class IdpError(Exception):

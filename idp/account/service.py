@@ -23,11 +23,12 @@ from ..auth import flow as login_flow
 from ..auth.methods import METHODS, recovery
 from ..auth.methods.sms import active_phone, check_code, send_code
 from ..auth.methods.totp import active_credential, matching_step, use_step
+from ..auth.methods.webauthn import available as webauthn_available, credentials_of
 from ..auth.service import authenticate_password
 from ..auth.sessions import start_login_session
 from ..errors import IdpError, LoginFailed
 from ..extensions import db
-from ..models import LoginSession, SmsPhone, TotpCredential, User
+from ..models import LoginSession, SmsPhone, TotpCredential, User, WebauthnCredential
 from ..notices import notify
 from ..oidc.claims import ACR_MFA
 from ..security import throttle
@@ -173,14 +174,15 @@ def confirm_sms(login_session: LoginSession, code: str) -> list[str] | None:
 
 # --- shared rules ------------------------------------------------------------------------------------------
 
-def _enabled(login_session: LoginSession, method_id: str) -> list[str] | None:
+def _enabled(login_session: LoginSession, method_id: str, extra_notice: str = "") -> list[str] | None:
     """After any enrolment: default method, recovery codes if none, audit, notice, and a session that proved it."""
     user = login_session.user
     user.default_method = method_id
     codes = recovery.new_set(user) if recovery.remaining(user) == 0 else None
     audit.record("second_factor_enabled", subject=user, method=method_id)
     notify(user, f"{METHODS[method_id].label} turned on",
-           f"{METHODS[method_id].label} was turned on for two-factor sign-in to your reseller login.")
+           f"{METHODS[method_id].label} was turned on for two-factor sign-in to your reseller login."
+           + (f" {extra_notice}" if extra_notice else ""))
     amr = list(dict.fromkeys([*login_session.amr, *METHODS[method_id].amr, "mfa"]))
     start_login_session(user, amr=amr, acr=ACR_MFA)
     return codes
@@ -191,8 +193,15 @@ def disable_method(user: User, method_id: str) -> None:
         db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == user.id))
     elif method_id == "sms":
         db.session.execute(sa.delete(SmsPhone).where(SmsPhone.user_id == user.id))
+    elif method_id == "webauthn":
+        db.session.execute(sa.delete(WebauthnCredential).where(WebauthnCredential.user_id == user.id))
     else:
         raise SettingsError("Unknown method.")
+    _disabled(user, method_id)
+
+
+def _disabled(user: User, method_id: str) -> None:
+    """After a method's last authenticator is gone: a new default, or 2FA off and the recovery codes void."""
     remaining_methods = login_flow.enrolled_methods(user)
     if not remaining_methods:
         recovery.void_all(user)
@@ -232,6 +241,8 @@ def overview(user: User) -> dict:
         "recovery_left": recovery.remaining(user) if enrolled else 0,
         "phone_hint": phone.number_hint if phone else None,
         "totp": active_credential(user),
+        "webauthn_keys": credentials_of(user),
+        "webauthn_available": webauthn_available(),
     }
 
 

@@ -235,3 +235,6 @@ def password(login_session):
             db.session.commit()
             error = exc.public
     return render_template("account/password.html", error=error), 400 if error else 200
+
+
+from . import key_views  # noqa: E402,F401  (security-key routes, registered on bp)

@@ -28,7 +28,7 @@ from ..auth.methods import recovery
 from ..cli.audit import _when, event_record
 from ..errors import IdpError
 from ..extensions import db
-from ..models import Account, AuditEvent, LoginSession, SmsPhone, Token, TotpCredential, User
+from ..models import Account, AuditEvent, LoginSession, SmsPhone, Token, TotpCredential, User, WebauthnCredential
 from ..notices import notify
 from ..oidc.store import revoke_tokens
 from ..people import service as people
@@ -254,13 +254,14 @@ def reset_two_factor(actor: User | None, user: User, reason: str) -> list[str]:
     methods = enrolled_methods(user)
     db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == user.id))
     db.session.execute(sa.delete(SmsPhone).where(SmsPhone.user_id == user.id))
+    db.session.execute(sa.delete(WebauthnCredential).where(WebauthnCredential.user_id == user.id))
     recovery.void_all(user)
     user.default_method = None
     _sign_out_everywhere(user)
     _record("two_factor_reset", actor, user, username=user.username, methods=methods, reason=reason)
     notify(user, "Two-factor authentication was reset",
-           "An administrator removed the second factors of your reseller login (authenticator app, phone, recovery "
-           "codes) and signed you out. Set up two-factor authentication again at your next sign-in.")
+           "An administrator removed the second factors of your reseller login (security keys, authenticator app, "
+           "phone, recovery codes) and signed you out. Set up two-factor authentication again at your next sign-in.")
     return methods
 
 

@@ -65,12 +65,23 @@ def current_flow() -> LoginFlow | None:
     return flow
 
 
-def complete_flow(flow: LoginFlow, method_id: str) -> LoginSession:
+def complete_flow(flow: LoginFlow, method_id: str, method_amr: tuple[str, ...] | None = None) -> LoginSession:
     """The second factor is done: a new session that says both factors were used (RFC 8176 ``mfa``)."""
     flow.completed_at = clock.now()
     session.pop(FLOW_KEY, None)
-    amr = list(dict.fromkeys([*flow.amr, *METHODS[method_id].amr, "mfa"]))
+    amr = list(dict.fromkeys([*flow.amr, *(method_amr or METHODS[method_id].amr), "mfa"]))
     return start_login_session(flow.user, amr=amr, acr=ACR_MFA)
+
+
+def is_passwordless(flow: LoginFlow) -> bool:
+    """The flow began with a passkey, which proved two factors (it waits only for a new password)."""
+    return "mfa" in flow.amr
+
+
+def complete_passwordless_flow(flow: LoginFlow) -> LoginSession:
+    flow.completed_at = clock.now()
+    session.pop(FLOW_KEY, None)
+    return start_login_session(flow.user, amr=list(flow.amr), acr=ACR_MFA)
 
 
 def acr_for(amr: list[str]) -> str:

@@ -22,6 +22,7 @@ from ..security.passwords import password_problem
 from . import devices
 from . import flow as login_flow
 from .methods import METHODS
+from .methods import webauthn
 from .methods.sms import active_phone, flow_binding
 
 log = logging.getLogger(__name__)
@@ -97,14 +98,16 @@ def check_second_factor(flow: LoginFlow, method_id: str, code: str, remember: bo
     ip_free = current_app.config["IDP_SETTINGS"].throttle.ip_free_failures
     if not throttle.reserve(key) or not throttle.reserve(ip_key, free=ip_free, hard=False):
         audit.record("second_factor_failed", subject=user, method=method_id, reason="throttled")
-        raise SecondFactorFailed(detail="throttled")
+        raise SecondFactorFailed(webauthn.WebauthnFailed.public if method_id == "webauthn" else None,
+                                 detail="throttled")
     result = METHODS[method_id].verify(user, flow, code)
     if not result.ok:
         audit.record("second_factor_failed", subject=user, method=method_id, reason="wrong code")
-        raise SecondFactorFailed(detail="wrong code")
+        raise SecondFactorFailed(webauthn.WebauthnFailed.public if method_id == "webauthn" else None,
+                                 detail="wrong code")
     throttle.reset(key)
     throttle.reset(ip_key)
-    login_session = login_flow.complete_flow(flow, method_id)
+    login_session = login_flow.complete_flow(flow, method_id, result.amr)
     record_login(user, login_session.amr, flow.interaction_uid, method=method_id)
     if remember and devices.offered(user):
         devices.remember(user)
@@ -120,6 +123,53 @@ def record_login(user: User, amr: list[str], uid: str | None, method: str | None
     if uid:
         ix = interactions.load_interaction(uid)
         interactions.fulfil(ix, "login")
+
+
+class PasskeyFailed(IdpError):
+    status = 401
+    public = "Your passkey did not sign you in. Please try again, or sign in with your username and password."
+
+
+def passkey_binding() -> str:
+    """A passkey sign-in's challenge belongs to this browser (the random value in its flow cookie)."""
+    return "browser:" + interactions.browser_hash()
+
+
+def passkey_options() -> str:
+    return webauthn.authentication_options(webauthn.PASSKEY, passkey_binding())
+
+
+def sign_in_with_passkey(response: str) -> tuple[User, list[str]]:
+    """Passwordless sign-in: a discoverable credential with user verification is two factors in one (possession
+    and the device's PIN or biometric); returns the user and the amr. Throttled per client address, and per user
+    on the second-factor counter; refused while the user's password or second factor is locked (RL-6)."""
+    settings = current_app.config["IDP_SETTINGS"].throttle
+    ip_key = throttle.ip_key(request.remote_addr, "passkey")
+    if not throttle.reserve(ip_key, free=settings.ip_free_failures, hard=False):
+        _passkey_failed(None, "throttled")
+    try:
+        assertion = webauthn.load_assertion(response, webauthn.PASSKEY, passkey_binding())
+    except webauthn.WebauthnFailed as exc:
+        _passkey_failed(None, exc.detail)
+    user = assertion.credential.user
+    user_key = throttle.second_factor_key(user.id)
+    if throttle.locked_until(throttle.password_key(user.username)) or not throttle.reserve(user_key):
+        _passkey_failed(user, "throttled")
+    if user.disabled:
+        _passkey_failed(user, "user disabled")
+    try:
+        amr = webauthn.check_assertion(assertion, require_user_verification=True)
+    except webauthn.WebauthnFailed as exc:
+        _passkey_failed(user, exc.detail)
+    throttle.reset(user_key)
+    throttle.reset(ip_key)
+    return user, list(dict.fromkeys([*amr, "mfa"]))
+
+
+def _passkey_failed(user: User | None, reason: str):
+    audit.record("login_failed", subject=user, method="passkey", reason=reason,
+                 username=user.username if user else None)
+    raise PasskeyFailed(detail=reason)
 
 
 class NewPasswordRefused(IdpError):

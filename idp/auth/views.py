@@ -7,16 +7,16 @@ Views parse input and choose the page; decisions live in ``service`` and ``flow`
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 
 from .. import clock
 from ..errors import IdpError, LoginFailed
 from ..extensions import db
 from ..oidc import interactions
-from ..oidc.claims import ACR_PASSWORD
+from ..oidc.claims import ACR_MFA, ACR_PASSWORD
 from . import devices, service
 from . import flow as login_flow
-from .methods import METHODS
+from .methods import METHODS, webauthn
 from .sessions import current_login_session, start_login_session
 
 bp = Blueprint("auth", __name__)
@@ -46,13 +46,13 @@ def login():
         if request.args.get("next") in AFTER_LOGIN:
             session["after_login"] = request.args["next"]
         hint = (ix.params.get("login_hint") if ix else None) or ""
-        return render_template("auth/login.html", uid=uid, username=hint[:150], error=None)
+        return _login_page(uid, hint)
     username = request.form.get("username", "")
     try:
         user = service.check_password(username, request.form.get("password", ""))
     except LoginFailed as exc:
         db.session.commit()  # keeps the audit record and throttle counts
-        return render_template("auth/login.html", uid=uid, username=username[:150], error=exc.public), 401
+        return _login_page(uid, username, error=exc.public, status=401)
     if user.password_change_required:
         login_flow.start_flow(user, uid, amr=["pwd"])
         db.session.commit()
@@ -70,6 +70,43 @@ def login():
     return _continue(uid)
 
 
+def _login_page(uid: str | None, username: str, error: str | None = None, status: int = 200):
+    return render_template("auth/login.html", uid=uid, username=username[:150], error=error,
+                           passkeys=webauthn.available()), status
+
+
+@bp.post("/login/passkey/options")
+def passkey_options():
+    """Options for a passkey sign-in (JSON): a challenge bound to this browser, no credential list (no
+    enumeration: nothing here depends on who is signing in)."""
+    if not webauthn.available():
+        return jsonify(error="Passkeys are not available on this site."), 404
+    options = service.passkey_options()
+    db.session.commit()
+    return Response(options, mimetype="application/json")
+
+
+@bp.post("/login/passkey")
+def passkey_login():
+    """"Sign in with a passkey": a discoverable credential with user verification, instead of the password."""
+    uid = request.form.get("uid") or None
+    if uid:
+        interactions.load_interaction(uid)
+    try:
+        user, amr = service.sign_in_with_passkey(request.form.get("credential", ""))
+    except IdpError as exc:
+        db.session.commit()
+        return _login_page(uid, "", error=exc.public, status=exc.status)
+    if user.password_change_required:
+        login_flow.start_flow(user, uid, amr=amr)  # the new password first; the passkey already proved both factors
+        db.session.commit()
+        return redirect(url_for("auth.new_password"), code=303)
+    start_login_session(user, amr=amr, acr=ACR_MFA)
+    service.record_login(user, amr, uid, method="passkey")
+    db.session.commit()
+    return _continue(uid)
+
+
 @bp.route("/login/new-password", methods=["GET", "POST"])
 def new_password():
     """An administrator set this user's password: they choose their own before the sign-in goes on."""
@@ -84,6 +121,11 @@ def new_password():
         except IdpError as exc:
             error = exc.public
         else:
+            if login_flow.is_passwordless(flow):
+                login_flow.complete_passwordless_flow(flow)
+                service.record_login(flow.user, list(flow.amr), flow.interaction_uid, method="passkey")
+                db.session.commit()
+                return _continue(flow.interaction_uid)
             if login_flow.has_second_factor(flow.user):
                 db.session.commit()
                 return redirect(url_for("auth.second_factor"), code=303)
@@ -118,6 +160,17 @@ def second_factor():
     if note:
         return render_template("auth/recovery_used.html", note=note, uid=uid)
     return _continue(uid)
+
+
+@bp.post("/login/second-factor/webauthn")
+def second_factor_options():
+    """Options for the security-key step (JSON): the user's keys and a challenge bound to this login flow."""
+    flow = login_flow.current_flow()
+    if flow is None or "webauthn" not in login_flow.login_methods(flow.user) or not webauthn.available():
+        return jsonify(error="This sign-in has expired. Please start again from the application."), 400
+    options = webauthn.authentication_options(webauthn.SECOND_FACTOR, webauthn.flow_binding(flow), flow.user)
+    db.session.commit()
+    return Response(options, mimetype="application/json")
 
 
 @bp.post("/login/second-factor/resend")

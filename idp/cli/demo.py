@@ -33,7 +33,7 @@ def write_demo_config(path: Path = DEFAULT_CONFIG_PATH) -> None:
     path.write_text(
         "# Written by `idp demo` for the embedded demo; see config.example.toml for every key.\n"
         "demo = true\n"
-        'issuer = "http://127.0.0.1:8000"\n'
+        'issuer = "http://localhost:8000"\n'  # a host name: browsers refuse WebAuthn on an IP address
         f'secret_key = "{new_secret(32)}"\n'
         f'client_secret_key = "{new_secret(32)}"\n\n'
         "[mfa]\n"

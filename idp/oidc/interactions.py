@@ -19,7 +19,8 @@ from ..security.tokens import new_secret, token_checksum
 BROWSER_KEY = "browser"
 
 
-def _browser_hash() -> str:
+def browser_hash() -> str:
+    """SHA-256 of this browser's random binding value (kept in the signed flow cookie), made on first use."""
     if BROWSER_KEY not in session:
         session[BROWSER_KEY] = new_secret(24)
     return token_checksum(session[BROWSER_KEY])
@@ -29,7 +30,7 @@ def create_interaction(params: dict, client_id: str, prompt: str) -> Interaction
     lifetime = current_app.config["IDP_SETTINGS"].tokens.interaction_lifetime
     ix = Interaction(
         uid=new_secret(24),
-        browser_hash=_browser_hash(),
+        browser_hash=browser_hash(),
         client_id=client_id,
         params=params,
         prompt=prompt,
@@ -45,7 +46,7 @@ def load_interaction(uid: str | None) -> Interaction:
     ix = None
     if uid and len(uid) <= 64:
         ix = db.session.scalar(sa.select(Interaction).where(Interaction.uid == uid))
-    if ix is None or ix.browser_hash != _browser_hash() or ix.completed_at is not None or ix.expires_at <= clock.now():
+    if ix is None or ix.browser_hash != browser_hash() or ix.completed_at is not None or ix.expires_at <= clock.now():
         abort(400, description="This sign-in request has expired or is not valid in this browser. "
                                "Please go back to the application and start again.")
     return ix

@@ -13,6 +13,8 @@ class VerifyResult:
     ok: bool
     #: a message for the user beyond the generic one (e.g. "3 recovery codes left")
     note: str | None = None
+    #: RFC 8176 values of this use, when they depend on the credential (security keys); else the method's ``amr``
+    amr: tuple[str, ...] | None = None
 
 
 class Method(Protocol):
