@@ -143,6 +143,8 @@ def second_factor():
     flow = login_flow.current_flow()
     if flow is None:
         abort(400, description="This sign-in has expired. Please start again from the application.")
+    if flow.user.password_change_required:
+        return redirect(url_for("auth.new_password"), code=303)  # the new password comes before the second factor
     methods = login_flow.login_methods(flow.user)
     method_id = request.values.get("method") or login_flow.default_method(flow.user)
     if method_id not in methods:
@@ -166,7 +168,8 @@ def second_factor():
 def second_factor_options():
     """Options for the security-key step (JSON): the user's keys and a challenge bound to this login flow."""
     flow = login_flow.current_flow()
-    if flow is None or "webauthn" not in login_flow.login_methods(flow.user) or not webauthn.available():
+    if (flow is None or flow.user.password_change_required or "webauthn" not in login_flow.login_methods(flow.user)
+            or not webauthn.available()):
         return jsonify(error="This sign-in has expired. Please start again from the application."), 400
     options = webauthn.authentication_options(webauthn.SECOND_FACTOR, webauthn.flow_binding(flow), flow.user)
     db.session.commit()
@@ -176,7 +179,7 @@ def second_factor_options():
 @bp.post("/login/second-factor/resend")
 def resend_code():
     flow = login_flow.current_flow()
-    if flow is None:
+    if flow is None or flow.user.password_change_required:
         abort(400, description="This sign-in has expired. Please start again from the application.")
     methods = login_flow.login_methods(flow.user)
     if "sms" not in methods:
