@@ -142,6 +142,12 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class ClientsSettings:
+    allow_local_uris: bool = False
+    jwks_fetch_timeout: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     demo: bool = False
     issuer: str = "http://127.0.0.1:8000"
@@ -157,6 +163,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    clients: ClientsSettings = field(default_factory=ClientsSettings)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with top-level keys or whole sections replaced (sections may be given as dicts)."""
@@ -271,7 +278,7 @@ def validate(s: Settings) -> list[str]:
     if not s.database.url.startswith(("sqlite:", "postgresql")):
         errors.append(f"database.url: must be a sqlite:// or postgresql+psycopg:// URL (got {s.database.url!r})")
     errors.extend(_validate_mfa(s))
-    for section in ("tokens", "session", "passwords", "server", "mfa", "throttle", "sms", "email"):
+    for section in ("tokens", "session", "passwords", "server", "mfa", "throttle", "sms", "email", "clients"):
         for f in dataclasses.fields(getattr(s, section)):
             value = getattr(getattr(s, section), f.name)
             if f.type == "int" and value <= 0:
