@@ -69,8 +69,9 @@ def read_form(posted: Mapping) -> dict:
     return values
 
 
-def service_arguments(values: dict, creating: bool) -> dict:
-    """Keywords for ``create_client`` (``creating``) or ``update_client``; ClientError for a shape error."""
+def service_arguments(values: dict, client: Client | None = None) -> dict:
+    """Keywords for ``create_client``, or ``update_client`` of ``client`` (whose type the form cannot change);
+    ClientError for a shape error."""
     arguments = {
         "name": values["name"],
         "redirect_uris": _lines(values["redirect_uris"], "redirect_uri"),
@@ -85,8 +86,8 @@ def service_arguments(values: dict, creating: bool) -> dict:
         "requires_2fa": values["requires_2fa"],
         **{name: _seconds(values[name]) for name in LIFETIMES},
     }
-    public = values["type"] == "public"
-    if creating:
+    public = values["type"] == "public" if client is None else client.is_public
+    if client is None:
         if values["type"] not in ("public", "confidential"):
             raise ClientError("type: confidential or public.")
         arguments.update(public=public, enabled=values["enabled"])

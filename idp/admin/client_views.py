@@ -81,7 +81,7 @@ def create_client(admin):
     values = client_form.read_form(request.form)
     try:
         client, secret = registration.create_client(actor=admin,
-                                                    **client_form.service_arguments(values, creating=True))
+                                                    **client_form.service_arguments(values))
     except IdpError as exc:
         db.session.rollback()
         return _form_page(admin, values, error=exc.public, status=exc.status)
@@ -106,7 +106,7 @@ def update_client(admin, client_id: str):
     found = _client(client_id)
     values = client_form.read_form(request.form)
     try:
-        registration.update_client(found, actor=admin, **client_form.service_arguments(values, creating=False))
+        registration.update_client(found, actor=admin, **client_form.service_arguments(values, found))
     except IdpError as exc:
         db.session.rollback()
         found = _client(client_id)
