@@ -5,7 +5,7 @@ The client sends ``client_assertion_type=urn:ietf:params:oauth:client-assertion-
 ``client_assertion`` JWT it signed with one of its registered keys (``client_keys``). We require (RFC 7523 3):
 ``iss`` = ``sub`` = the client id; ``aud`` naming idp's issuer or token endpoint; ``exp``, at most
 ``MAX_LIFETIME`` seconds ahead; a ``jti`` used once: it is inserted into ``used_client_assertion`` with
-``ON CONFLICT DO NOTHING``, so of several processes accepting the same assertion exactly one succeeds; the row lives
+``ON CONFLICT DO NOTHING RETURNING``, so of several processes accepting the same assertion exactly one succeeds; the row lives
 until the assertion's ``exp``. Only asymmetric algorithms are accepted (no ``HS*``, no ``none``). A ``client_id``
 parameter, when sent, must name the same client (RFC 7521 4.2).
 """
@@ -109,8 +109,8 @@ def consume_jti(client_id: str, jti: str, until: int) -> bool:
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(UsedClientAssertion).values(
         client_id=client_id, jti=jti, expires_at=datetime.fromtimestamp(until, UTC)
-    ).on_conflict_do_nothing(index_elements=["client_id", "jti"])
-    return db.session.execute(statement).rowcount == 1
+    ).on_conflict_do_nothing(index_elements=["client_id", "jti"]).returning(UsedClientAssertion.id)
+    return db.session.execute(statement).scalar() is not None  # a row back: ours; none: the pair existed
 
 
 __all__ = ["PrivateKeyJWT", "METHOD", "MAX_LIFETIME", "consume_jti"]
