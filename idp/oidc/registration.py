@@ -215,11 +215,12 @@ def _validate_jwks(value):
 
 
 def rotate_secret(client: Client, *, actor=None, grace: int | None = None) -> str:
-    """A new secret (returned once); the old one keeps working for ``grace`` seconds, then is void."""
+    """A new secret (returned once); the old one keeps working for ``grace`` seconds, then is void.
+
+    A private_key_jwt client cannot authenticate with it (the method must match); it is how such a client gets a
+    secret before it moves to a secret method."""
     if client.is_public:
         raise ClientError("client_secret: a public client has no secret.")
-    if client.token_endpoint_auth_method == "private_key_jwt":
-        raise ClientError("client_secret: this client authenticates with private_key_jwt; it has no secret.")
     grace = current_app.config["IDP_SETTINGS"].tokens.secret_rotation_grace if grace is None else grace
     secret = new_secret(32)
     client.previous_secret_hash = client.client_secret_hash if grace > 0 else None

@@ -247,3 +247,23 @@ def test_posts_without_csrf_token_are_refused(console):
         assert console.post(f"/admin/clients/{client.client_id}/{action}",
                             data={"confirm": client.client_id}).status_code == 400
     assert stored(client.client_id).enabled and stored(name="No token") is None
+
+
+def test_a_client_moves_from_a_secret_to_private_key_jwt_and_back(console):
+    import json
+    from joserfc.jwk import RSAKey
+    client, secret = registered_secret(console)
+    jwks = json.dumps({"keys": [RSAKey.generate_key(2048, auto_kid=True).as_dict(private=False)]})
+    response = post(console, f"/admin/clients/{client.client_id}",
+                    **form(token_endpoint_auth_method="private_key_jwt", jwks=jwks))
+    assert response.status_code == 303, error_of(response)
+    client = stored(client.client_id)
+    assert client.token_endpoint_auth_method == "private_key_jwt" and client.client_secret_hash is None
+    back = post(console, f"/admin/clients/{client.client_id}", **form(token_endpoint_auth_method="client_secret_basic"))
+    assert back.status_code == 400 and "no secret yet" in error_of(back)
+    assert post(console, f"/admin/clients/{client.client_id}/rotate-secret").status_code == 303
+    assert post(console, f"/admin/clients/{client.client_id}",
+                **form(token_endpoint_auth_method="client_secret_basic")).status_code == 303
+    client = stored(client.client_id)
+    assert client.token_endpoint_auth_method == "client_secret_basic" and client.jwks is None
+    assert not client.check_client_secret(secret)
