@@ -86,8 +86,9 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
     client = Client(client_id=client_id, response_types=["code"], token_endpoint_auth_method=method)
     _apply(client, dict(
         name=name, redirect_uris=redirect_uris, post_logout_redirect_uris=list(post_logout_redirect_uris),
-        backchannel_logout_uri=backchannel_logout_uri, grant_types=list(grant_types or GRANT_TYPES),
-        scope=scope or DEFAULT_SCOPE, id_token_signed_response_alg=id_token_signed_response_alg, jwks=jwks,
+        backchannel_logout_uri=backchannel_logout_uri,
+        grant_types=list(GRANT_TYPES) if grant_types is None else grant_types,
+        scope=DEFAULT_SCOPE if scope is None else scope, id_token_signed_response_alg=id_token_signed_response_alg, jwks=jwks,
         jwks_uri=jwks_uri, trusted=trusted, requires_2fa=requires_2fa, enabled=enabled,
         access_token_lifetime=access_token_lifetime, id_token_lifetime=id_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime))

@@ -97,6 +97,8 @@ def test_the_list_shows_each_client_with_its_type_method_and_flags(console):
     ({"name": ""}, "name: required"),
     ({"scope": ["profile"]}, "scope: must include openid"),
     ({"grant_types": ["refresh_token"]}, "grant_types"),
+    ({"grant_types": []}, "grant_types: supported are"),
+    ({"scope": []}, "scope: must include openid"),
     ({"access_token_lifetime": "ten"}, "access_token_lifetime: seconds between 60"),
     ({"refresh_token_lifetime": "5"}, "refresh_token_lifetime: seconds between 60"),
     ({"token_endpoint_auth_method": "private_key_jwt"}, "private_key_jwt needs the client&#39;s public keys"),
