@@ -39,7 +39,6 @@ def _url(server) -> str:
     return f"http://127.0.0.1:{server.server_port}"
 
 
-
 @pytest.fixture
 def settings(settings):
     """The relying parties here listen on 127.0.0.1: allow local back-channel logout URIs (development setting)."""

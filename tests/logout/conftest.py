@@ -49,7 +49,6 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         pass
 
 
-
 @pytest.fixture
 def settings(settings):
     """The relying parties here listen on 127.0.0.1: allow local back-channel logout URIs (development setting)."""
