@@ -162,6 +162,12 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class ClientsSettings:
+    allow_local_uris: bool = False
+    jwks_fetch_timeout: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     demo: bool = False
     issuer: str = "http://127.0.0.1:8000"
@@ -178,6 +184,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    clients: ClientsSettings = field(default_factory=ClientsSettings)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with top-level keys or whole sections replaced (sections may be given as dicts)."""
@@ -293,7 +300,8 @@ def validate(s: Settings) -> list[str]:
         errors.append(f"database.url: must be a sqlite:// or postgresql+psycopg:// URL (got {s.database.url!r})")
     errors.extend(_validate_mfa(s))
     errors.extend(_validate_webauthn(s))
-    for section in ("tokens", "session", "passwords", "server", "mfa", "webauthn", "throttle", "sms", "email"):
+    for section in ("tokens", "session", "passwords", "server", "mfa", "webauthn", "throttle", "sms", "email",
+                    "clients"):
         for f in dataclasses.fields(getattr(s, section)):
             value = getattr(getattr(s, section), f.name)
             if f.type == "int" and (section, f.name) in ZERO_ALLOWED:

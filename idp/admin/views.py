@@ -173,3 +173,7 @@ def audit_download(admin):
     lines = (json.dumps(record, default=str) + "\n" for record in records)
     return Response(stream_with_context(lines), mimetype="application/x-ndjson",
                     headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'})
+
+
+# The OAuth client pages and the registration tokens (on this blueprint, with this guard).
+from . import client_views  # noqa: E402,F401

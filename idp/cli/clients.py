@@ -9,7 +9,9 @@ from flask.cli import with_appcontext
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Client
-from ..oidc.registration import create_client, delete_client, find_client, rotate_secret, update_client
+from ..oidc.registration import (CONFIDENTIAL_METHODS, ID_TOKEN_ALGS, create_client, delete_client, find_client,
+                                 issue_registration_token, list_registration_tokens, registration_token_status,
+                                 revoke_registration_token, rotate_secret, update_client)
 from .output import emit, fail
 
 
@@ -22,8 +24,16 @@ def describe(client: Client) -> dict:
             "scope": client.scope, "token_endpoint_auth_method": client.token_endpoint_auth_method,
             "id_token_signed_response_alg": client.id_token_signed_response_alg,
             "access_token_lifetime": client.access_token_lifetime, "id_token_lifetime": client.id_token_lifetime,
-            "refresh_token_lifetime": client.refresh_token_lifetime,
-            "previous_secret_valid_until": client.previous_secret_expires_at}
+            "refresh_token_lifetime": client.refresh_token_lifetime, "jwks_uri": client.jwks_uri,
+            "jwks": client.jwks, "previous_secret_valid_until": client.previous_secret_expires_at}
+
+
+def _jwks(file) -> str | None:
+    """A JWK Set from a file (``-`` for stdin), as text: the service checks it."""
+    return file.read() if file is not None else None
+
+
+AUTH_METHODS = click.Choice(list(CONFIDENTIAL_METHODS))
 
 
 @click.group()
@@ -39,17 +49,27 @@ def clients():
               help="Where logout tokens are POSTed when a session ends (OIDC Back-Channel Logout).")
 @click.option("--public", is_flag=True, help="A public client (no secret, PKCE required).")
 @click.option("--trusted", is_flag=True, help="First-party: skips the consent page.")
-@click.option("--auth-method", type=click.Choice(["client_secret_basic", "client_secret_post"]),
-              default="client_secret_basic", show_default=True)
+@click.option("--auth-method", type=AUTH_METHODS, default="client_secret_basic", show_default=True,
+              help="For confidential clients; private_key_jwt needs --jwks-uri or --jwks-file.")
+@click.option("--jwks-uri", default=None, help="private_key_jwt: where idp reads the client's public keys.")
+@click.option("--jwks-file", type=click.File("r"), default=None, help="private_key_jwt: the public keys (JWK Set).")
+@click.option("--grant-type", "grant_types", multiple=True, help="Default: authorization_code and refresh_token.")
+@click.option("--scope", default=None, help="Default: openid profile email offline_access.")
+@click.option("--requires-2fa", is_flag=True, help="Its users must use a second factor.")
+@click.option("--id-token-alg", "id_token_signed_response_alg", type=click.Choice(list(ID_TOKEN_ALGS)),
+              default="RS256", show_default=True)
+@click.option("--access-token-lifetime", type=int)
+@click.option("--id-token-lifetime", type=int)
+@click.option("--refresh-token-lifetime", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def create(name, redirect_uris, logout_uris, backchannel_logout_uri, public, trusted, auth_method, as_json):
+def create(name, redirect_uris, logout_uris, public, auth_method, jwks_file, grant_types, as_json, **options):
     """Register a client and print its id and (once) its secret."""
     try:
-        client, secret = create_client(name=name, redirect_uris=list(redirect_uris), public=public, trusted=trusted,
+        client, secret = create_client(name=name, redirect_uris=list(redirect_uris), public=public,
                                        post_logout_redirect_uris=list(logout_uris),
-                                       token_endpoint_auth_method=auth_method,
-                                       backchannel_logout_uri=backchannel_logout_uri)
+                                       token_endpoint_auth_method=auth_method, jwks=_jwks(jwks_file),
+                                       grant_types=list(grant_types) or None, **options)
     except IdpError as exc:
         fail(exc)
     db.session.commit()
@@ -100,6 +120,10 @@ def show(client_id: str, as_json: bool):
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Replaces all redirect URIs; repeatable.")
 @click.option("--post-logout-redirect-uri", "logout_uris", multiple=True, help="Replaces them all; repeatable.")
 @click.option("--backchannel-logout-uri")
+@click.option("--auth-method", "token_endpoint_auth_method", type=AUTH_METHODS)
+@click.option("--jwks-uri")
+@click.option("--jwks-file", "jwks", type=click.File("r"), help="private_key_jwt: the public keys (JWK Set).")
+@click.option("--id-token-alg", "id_token_signed_response_alg", type=click.Choice(list(ID_TOKEN_ALGS)))
 @click.option("--grant-type", "grant_types", multiple=True)
 @click.option("--scope")
 @click.option("--trusted/--untrusted", default=None)
@@ -111,6 +135,8 @@ def show(client_id: str, as_json: bool):
 @with_appcontext
 def update(client_id, as_json, **options):
     """Change settings; options not given stay as they are."""
+    if options["jwks"] is not None:
+        options["jwks"] = _jwks(options["jwks"])
     changes = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items() if v not in (None, ())}
     changes = {("post_logout_redirect_uris" if k == "logout_uris" else k): v for k, v in changes.items()}
     emit(describe(_apply(client_id, **changes)), as_json, ["client_id", "name", "enabled", "redirect_uris"])
@@ -165,18 +191,16 @@ def delete(client_id: str, yes: bool):
     click.echo(f"{client_id} deleted")
 
 
-from ..oidc.registration import issue_registration_token  # noqa: E402
-
-
 @clients.command("issue-registration-token")
 @click.option("--expires-in", type=int, default=86400, show_default=True, help="Seconds until the token expires.")
 @click.option("--max-uses", type=int, default=1, show_default=True, help="How many clients it may register.")
+@click.option("--note", default=None, help="Who or what it is for (shown by registration-tokens list).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def issue_registration_token_command(expires_in: int, max_uses: int, as_json: bool):
+def issue_registration_token_command(expires_in: int, max_uses: int, note: str | None, as_json: bool):
     """An initial access token for Dynamic Client Registration (POST /register, RFC 7591 3), printed once."""
     try:
-        row, token = issue_registration_token(expires_in=expires_in, max_uses=max_uses)
+        row, token = issue_registration_token(expires_in=expires_in, max_uses=max_uses, note=note)
     except IdpError as exc:
         fail(exc)
     db.session.commit()
@@ -184,3 +208,32 @@ def issue_registration_token_command(expires_in: int, max_uses: int, as_json: bo
          ["registration_token", "expires_at", "max_uses"])
     if not as_json:
         click.echo("The token is shown only now; it is stored hashed.", err=True)
+
+
+@clients.group("registration-tokens")
+def registration_tokens():
+    """Initial access tokens of the registration API: list and revoke (the tokens themselves are never shown)."""
+
+
+@registration_tokens.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def list_tokens(as_json: bool):
+    """Every initial access token, newest first: id, dates, uses, status and note."""
+    rows = [{"id": row.id, "created_at": row.created_at, "expires_at": row.expires_at, "uses": row.uses,
+             "max_uses": row.max_uses, "status": registration_token_status(row), "revoked_at": row.revoked_at,
+             "note": row.note} for row in list_registration_tokens()]
+    emit(rows, as_json, ["id", "created_at", "expires_at", "uses", "max_uses", "status", "note"])
+
+
+@registration_tokens.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token(token_id: int):
+    """Stop a token from registering more clients; clients it registered stay."""
+    try:
+        revoke_registration_token(token_id)
+    except IdpError as exc:
+        fail(exc)
+    db.session.commit()
+    click.echo(f"registration token {token_id} revoked")

@@ -41,7 +41,10 @@ def write_demo_config(path: Path = DEFAULT_CONFIG_PATH) -> None:
         "[database]\n"
         'url = "sqlite:///instance/idp.sqlite3"\n\n'
         "[keys]\n"
-        'dir = "keys"\n'
+        'dir = "keys"\n\n'
+        "[clients]\n"
+        "# the panels listen on 127.0.0.1: their back-channel logout URIs are local (development only)\n"
+        "allow_local_uris = true\n"
     )
     path.chmod(0o600)
 

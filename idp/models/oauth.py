@@ -210,3 +210,19 @@ class RegistrationToken(db.Model):
     uses: Mapped[int] = mapped_column(default=0)
     revoked_at: Mapped[Optional[datetime]]
     created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    #: what the administrator said the token is for (shown in lists; the token itself never is)
+    note: Mapped[Optional[str]] = mapped_column(sa.String(200))
+
+
+class UsedClientAssertion(db.Model):
+    """The ``jti`` of a client assertion (RFC 7523 3, private_key_jwt) already accepted, until its ``exp``.
+
+    The unique key makes single use a property of the database: of two processes inserting the same pair, one fails.
+    """
+
+    __tablename__ = "used_client_assertion"
+    __table_args__ = (sa.UniqueConstraint("client_id", "jti"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"))
+    jti: Mapped[str] = mapped_column(sa.String(255))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -48,10 +48,13 @@ METADATA = {
     "scope": ("scope", str),
     "token_endpoint_auth_method": ("token_endpoint_auth_method", str),
     "id_token_signed_response_alg": ("id_token_signed_response_alg", str),
+    "jwks": ("jwks", dict),  # private_key_jwt (RFC 7523): the client's public keys, or
+    "jwks_uri": ("jwks_uri", str),  # where idp fetches them
 }
 #: what an omitted field means in a full replace (RFC 7592 2.2): what a new registration gets
 REPLACE_DEFAULTS = {"name": "", "redirect_uris": [], "post_logout_redirect_uris": [], "backchannel_logout_uri": None,
-                    "grant_types": list(GRANT_TYPES), "scope": DEFAULT_SCOPE, "id_token_signed_response_alg": "RS256"}
+                    "grant_types": list(GRANT_TYPES), "scope": DEFAULT_SCOPE, "id_token_signed_response_alg": "RS256",
+                    "jwks": None, "jwks_uri": None}
 #: RFC 7592 2.2: assigned by the server, never sent in an update
 SERVER_ASSIGNED = ("registration_access_token", "registration_client_uri", "client_secret_expires_at",
                    "client_id_issued_at")
@@ -104,6 +107,11 @@ def read_metadata(data: dict) -> dict:
         value = data.get(field)
         if value is None:
             continue
+        if kind is dict:
+            if not isinstance(value, dict):
+                raise InvalidClientMetadataError(f"{field}: must be a JSON object.")
+            metadata[name] = value
+            continue
         strings = [value] if kind is str else value if isinstance(value, list) else None
         if strings is None or len(strings) > MAX_ITEMS or not all(isinstance(s, str) and len(s) <= MAX_STRING
                                                                   for s in strings):
@@ -137,8 +145,9 @@ def client_information(client: Client) -> dict:
             "response_types": client.response_types, "scope": client.scope,
             "token_endpoint_auth_method": client.token_endpoint_auth_method,
             "id_token_signed_response_alg": client.id_token_signed_response_alg}
-    if client.backchannel_logout_uri:
-        info["backchannel_logout_uri"] = client.backchannel_logout_uri
+    for name in ("backchannel_logout_uri", "jwks", "jwks_uri"):
+        if getattr(client, name):
+            info[name] = getattr(client, name)
     if not client.is_public:
         info["client_secret_expires_at"] = 0  # secrets do not expire (they are rotated by an administrator)
     return info
@@ -177,17 +186,9 @@ class RegistrationEndpoint(ClientRegistrationEndpoint):
         return initial
 
     def register(self, metadata: dict):
-        """``create_client`` (never trusted), then ``update_client`` for what creation takes no argument for."""
-        later = {name: metadata.pop(name) for name in ("scope", "grant_types") if name in metadata}
-        public = metadata.get("token_endpoint_auth_method") == "none"
-        if public:
-            metadata.pop("token_endpoint_auth_method")
-        client, secret = registration.create_client(name=metadata.pop("name", ""),
-                                                    redirect_uris=metadata.pop("redirect_uris", []),
-                                                    public=public, trusted=False, **metadata)
-        if later:
-            registration.update_client(client, **later)
-        return client, secret
+        """``create_client``, never trusted (a token method of ``none`` makes a public client)."""
+        return registration.create_client(name=metadata.pop("name", ""),
+                                          redirect_uris=metadata.pop("redirect_uris", []), trusted=False, **metadata)
 
 
 class ConfigurationEndpoint(ClientConfigurationEndpoint):

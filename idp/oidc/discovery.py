@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from . import claims
+from .client_keys import ASSERTION_ALGS
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import CLIENT_AUTH_METHODS, S256CodeChallenge
 from .keys import load_keyring
@@ -30,8 +31,10 @@ def provider_metadata() -> dict:
         "jwks_uri": endpoint("oidc.jwks"),
         "revocation_endpoint": endpoint("oidc.revoke"),
         "revocation_endpoint_auth_methods_supported": RevocationEndpoint.CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "introspection_endpoint": endpoint("oidc.introspect"),
         "introspection_endpoint_auth_methods_supported": IntrospectionEndpoint.CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "scopes_supported": claims.SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -39,6 +42,7 @@ def provider_metadata() -> dict:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": load_keyring(settings.keys.dir).algorithms,
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,  # private_key_jwt (RFC 8414 2)
         "claims_supported": claims.CLAIMS_SUPPORTED,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

@@ -19,7 +19,7 @@ from ..security.tokens import new_secret
 from . import claims, store
 from .keys import load_keyring
 
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
 class S256CodeChallenge(CodeChallenge):

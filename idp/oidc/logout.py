@@ -32,6 +32,7 @@ from .. import audit, clock
 from ..auth.sessions import current_login_session, end_login_session
 from ..extensions import csrf, db
 from ..models import AuthorizationCode, Client, LoginSession, Token
+from ..security import outbound
 from ..security.tokens import new_secret
 from . import hints, store
 from .grants import OpenIDCode
@@ -241,7 +242,16 @@ def wait_for_deliveries(timeout: float | None = None) -> None:
 
 
 def deliver(app, delivery: Delivery) -> bool:
-    """Section 2.5: POST the token, retrying network errors and 5xx; a final failure is logged and audited."""
+    """Section 2.5: POST the token, retrying network errors and 5xx; a final failure is logged and audited.
+
+    Only to a destination ``security.outbound`` allows now (the URI was checked when registered; its host's
+    addresses, and the setting, may have changed since)."""
+    try:
+        outbound.check_destination(delivery.uri, outbound.allows_local(app.config["IDP_SETTINGS"]))
+    except outbound.OutboundError as exc:
+        log.warning("back-channel logout to %s (%s) not sent: %s", delivery.client_id, delivery.uri, exc)
+        _record_failure(app, delivery, f"refused destination: {exc}")
+        return False
     error = None
     for attempt in range(DELIVERY_ATTEMPTS):
         if attempt:

@@ -17,6 +17,7 @@ from flask import current_app
 
 from ..security.tokens import new_secret
 from . import claims, store
+from .client_auth import METHOD as PRIVATE_KEY_JWT, PrivateKeyJWT
 from .dcr import ConfigurationEndpoint, RegistrationEndpoint
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
@@ -65,6 +66,7 @@ def init_oidc(app) -> AuthorizationServer:
     app.config["OAUTH2_SCOPES_SUPPORTED"] = claims.SCOPES_SUPPORTED
     server = AuthorizationServer()
     server.init_app(app, query_client=store.query_client, save_token=store.save_token)
+    server.register_client_auth_method(PRIVATE_KEY_JWT, PrivateKeyJWT())  # RFC 7523 2.2
     server.register_token_generator("default", BearerTokenGenerator(_random_token, _random_token, _access_lifetime))
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)])
     server.register_grant(RefreshTokenGrant)

@@ -177,6 +177,7 @@ def revoke():
 @csrf.exempt
 def introspect():
     response = authorization_server().create_endpoint_response("introspection")
+    db.session.commit()  # keeps the jti of a private_key_jwt assertion as used
     response.headers["Cache-Control"] = "no-store"
     return response
 

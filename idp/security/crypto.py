@@ -17,9 +17,10 @@ def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
-def decrypt(ciphertext: str) -> str:
-    """The plaintext; raises ``InvalidToken`` when the value was encrypted with another key or altered."""
-    return _fernet().decrypt(ciphertext.encode()).decode()
+def decrypt(ciphertext: str, ttl: int | None = None) -> str:
+    """The plaintext; raises ``InvalidToken`` when the value was encrypted with another key, altered, or (with
+    ``ttl``) encrypted more than ``ttl`` seconds ago."""
+    return _fernet().decrypt(ciphertext.encode(), ttl=ttl).decode()
 
 
 __all__ = ["encrypt", "decrypt", "InvalidToken"]

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from admin_helpers import admin, console, give_totp, sign_in, sign_in_with_mfa, user_named  # noqa: F401 (fixtures)
-from helpers import post
+import sqlalchemy as sa
 
-PAGES = ["/admin", "/admin/accounts", "/admin/users", "/admin/audit", "/admin/audit.jsonl"]
+from helpers import post
+from idp.extensions import db
+from idp.models import Client, RegistrationToken
+from idp.oidc.registration import create_client
+
+PAGES = ["/admin", "/admin/accounts", "/admin/users", "/admin/audit", "/admin/audit.jsonl", "/admin/clients",
+         "/admin/clients/new", "/admin/registration-tokens"]
 
 
 def _refused_everywhere(client, victim) -> None:
@@ -18,6 +24,27 @@ def _refused_everywhere(client, victim) -> None:
     assert post(client, f"/admin/users/{victim.id}/password", password="violet kettle under the stairs").status_code \
         == 403
     assert not user_named(victim.username).disabled
+    _refused_client_pages(client)
+
+
+def _refused_client_pages(client) -> None:
+    panel, _ = create_client(name="Panel", redirect_uris=["https://panel.example/cb"])
+    db.session.commit()
+    for page in (f"/admin/clients/{panel.client_id}", f"/admin/clients/{panel.client_id}/secret",
+                 f"/admin/clients/{panel.client_id}/delete"):
+        assert client.get(page).status_code == 403, page
+    assert post(client, "/admin/clients", name="Evil", redirect_uris="https://evil.example/cb",
+                grant_types="authorization_code", scope="openid", type="confidential").status_code == 403
+    for action in ("disable", "rotate-secret"):
+        assert post(client, f"/admin/clients/{panel.client_id}/{action}").status_code == 403
+    assert post(client, f"/admin/clients/{panel.client_id}/delete", confirm=panel.client_id).status_code == 403
+    assert post(client, f"/admin/clients/{panel.client_id}", name="Renamed", redirect_uris="https://e.example/cb",
+                grant_types="authorization_code", scope="openid").status_code == 403
+    assert post(client, "/admin/registration-tokens", expires_in="3600", max_uses="5").status_code == 403
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Client)) == 1
+    assert panel.name == "Panel" and panel.enabled and panel.previous_secret_hash is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RegistrationToken)) == 0
 
 
 def test_signed_out_visitor_is_sent_to_the_login_page(client):
@@ -67,3 +94,14 @@ def test_post_without_csrf_token_is_400(console, make_user):
     assert console.post(f"/admin/users/{sam.id}/reset-2fa", data={"reason": "x"}).status_code == 400
     assert not user_named("sam").disabled
     assert "No Token" not in console.get("/admin/accounts").get_data(as_text=True)
+
+
+def test_the_settings_page_links_to_the_console_for_admins_only(client, make_user):
+    ada = make_user("ada", role="admin")
+    give_totp(ada)
+    sign_in_with_mfa(client, "ada")
+    assert '<a href="/admin" id="admin-console">' in client.get("/account/security").get_data(as_text=True)
+    other = client.application.test_client()
+    make_user("owen", role="owner")
+    sign_in(other, "owen")
+    assert "/admin" not in other.get("/account/security").get_data(as_text=True)

@@ -39,6 +39,11 @@ def _url(server) -> str:
     return f"http://127.0.0.1:{server.server_port}"
 
 
+@pytest.fixture
+def settings(settings):
+    """The relying parties here listen on 127.0.0.1: allow local back-channel logout URIs (development setting)."""
+    return settings.replace(clients={"allow_local_uris": True})
+
 @pytest.fixture(autouse=True)
 def _panel_logout_stores_in_tmp(tmp_path, monkeypatch):
     """The panels remember back-channel logouts in a file: a temporary one here, never the real instance/."""

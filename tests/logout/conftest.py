@@ -50,6 +50,11 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
+def settings(settings):
+    """The relying parties here listen on 127.0.0.1: allow local back-channel logout URIs (development setting)."""
+    return settings.replace(clients={"allow_local_uris": True})
+
+@pytest.fixture
 def make_receiver():
     started: list[tuple[Receiver, threading.Thread]] = []
 
