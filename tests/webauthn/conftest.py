@@ -21,6 +21,9 @@ from webauthn_helpers import ISSUER
 
 @pytest.fixture
 def settings(settings):
+    """idp on a host name (browsers refuse WebAuthn on an IP address); the panels on 127.0.0.1 (local back-channel
+    logout URIs are a development setting)."""
+    settings = settings.replace(clients={"allow_local_uris": True})
     return settings.replace(issuer=ISSUER) if settings.issuer == "http://127.0.0.1:8000" else settings
 
 
