@@ -56,18 +56,19 @@ class Rig:
         for process in self.processes:
             process.stop()
         if self.proxy is not None:
-            self.proxy.cut()
+            self.proxy.refuse()
         self.engine.dispose()
 
 
 def build_rig(workdir: Path, *, people: dict[str, tuple[int, bool]], names=("a", "b"), through_proxy=False,
-              sections: dict[str, dict] | None = None, workers: int = 2, threads: int = 4) -> Rig:
+              sections: dict[str, dict] | None = None, workers: int = 2, threads: int = 4, seed=None) -> Rig:
     """Seed a clean schema with ``people`` (prefix -> (count, with TOTP)) and a trusted client, write the servers'
     configuration (plus ``sections``), and start one ``idp serve`` per name; with ``through_proxy`` the servers
-    reach PostgreSQL through a TcpProxy the test can cut."""
+    reach PostgreSQL through a TcpProxy the test can cut. ``seed(people)`` may add more (inside the app context);
+    what it returns is kept as ``rig.extra``."""
     url = postgres_url()
     keys_dir = workdir / "keys"
-    keys_dir.mkdir(mode=0o700)
+    keys_dir.mkdir(mode=0o700, parents=True)
     ensure_keys(keys_dir)
     settings = Settings(issuer=ISSUER, secret_key=secrets.token_urlsafe(32),
                         client_secret_key=secrets.token_urlsafe(32)).replace(
@@ -78,6 +79,8 @@ def build_rig(workdir: Path, *, people: dict[str, tuple[int, bool]], names=("a",
         reset_schema()
         client = register_client()
         seeded = {prefix: seed_people(prefix, count, totp) for prefix, (count, totp) in people.items()}
+        extra = seed(seeded) if seed else {}
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()
     proxy = None
@@ -101,7 +104,21 @@ def build_rig(workdir: Path, *, people: dict[str, tuple[int, bool]], names=("a",
         processes = start_processes(names, config, workdir, workers=workers, threads=threads)
     except BaseException:
         if proxy is not None:
-            proxy.cut()
+            proxy.refuse()
         raise
     return Rig(processes=processes, client=client, people=seeded, config=config, engine=sa.create_engine(url),
-               settings=settings, proxy=proxy)
+               settings=settings, proxy=proxy, extra=extra or {})
+
+
+@pytest.fixture
+def make_rig(tmp_path):
+    """Build a rig for one test (``build_rig``'s arguments); stopped afterwards."""
+    rigs = []
+
+    def make(**kwargs) -> Rig:
+        rigs.append(build_rig(tmp_path / f"rig{len(rigs)}", **kwargs))
+        return rigs[-1]
+
+    yield make
+    for rig in rigs:
+        rig.stop()

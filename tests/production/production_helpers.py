@@ -46,18 +46,23 @@ def free_port() -> int:
 # --- the database connection, cut and restored ----------------------------------------------------------------
 
 class TcpProxy:
-    """Forwards a loopback port to ``target``; ``cut()`` resets every connection and refuses new ones (as a
-    database that went down), ``restore()`` listens again on the same port."""
+    """Forwards a loopback port to ``target``, as the network between idp and PostgreSQL. ``refuse()`` resets every
+    connection and refuses new ones (the database went down); ``silence()`` resets every connection and accepts new
+    ones without ever answering (a partition: only idp's own timeouts end the wait); ``restore()`` forwards again."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
         self.port = free_port()
+        self.mode = "forward"
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
+        self._held: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
-        self.restore()
+        self._listen()
 
-    def restore(self) -> None:
+    def _listen(self) -> None:
+        if self._listener is not None:
+            return
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -65,17 +70,31 @@ class TcpProxy:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
-    def cut(self) -> None:
+    def _drop_all(self) -> None:
+        with self._lock:
+            pairs, self._pairs = self._pairs, set()
+            held, self._held = self._held, []
+        for sock in [s for pair in pairs for s in pair] + held:
+            _reset(sock)
+
+    def refuse(self) -> None:
+        self.mode = "refuse"
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
-        with self._lock:
-            pairs, self._pairs = self._pairs, set()
-        for pair in pairs:
-            for sock in pair:
-                _reset(sock)
+        self._drop_all()
 
-    close = cut
+    def silence(self) -> None:
+        self.mode = "silent"
+        self._drop_all()
+        self._listen()
+
+    def restore(self) -> None:
+        self.mode = "forward"
+        self._drop_all()
+        self._listen()
+
+    close = refuse
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -83,6 +102,10 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self.mode == "silent":
+                with self._lock:
+                    self._held.append(client)
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -90,9 +113,6 @@ class TcpProxy:
                 continue
             pair = (client, upstream)
             with self._lock:
-                if self._listener is not listener:
-                    _reset(client), _reset(upstream)
-                    continue
                 self._pairs.add(pair)
             threading.Thread(target=self._pump, args=(pair,), daemon=True).start()
 
@@ -314,10 +334,11 @@ class Journey:
     """One browser's sign-in through authorize → password → TOTP → code → token, each step sent to the process
     the test names (``at``: a base URL). Redirects are followed by hand, so every hop's host is explicit."""
 
-    def __init__(self, client: RegisteredClient, person: Person, timeout: float = HTTP_TIMEOUT):
+    def __init__(self, client: RegisteredClient, person: Person, timeout: float = HTTP_TIMEOUT,
+                 http: requests.Session | None = None):
         self.client = client
         self.person = person
-        self.http = requests.Session()
+        self.http = http or requests.Session()
         self.timeout = timeout
         self.authz = AuthorizationRequest(client, scope="openid profile email offline_access")
         self.location = ""
@@ -388,9 +409,10 @@ class Journey:
 KEY_RE = re.compile(r'id="totp-key">([A-Z2-7 ]+)<')
 
 
-def enrol_totp(person: Person, hosts: list[str], timeout: float = HTTP_TIMEOUT) -> str:
+def enrol_totp(person: Person, hosts: list[str], timeout: float = HTTP_TIMEOUT,
+               http: requests.Session | None = None) -> str:
     """A user without a second factor signs in with the password and turns on an authenticator app."""
-    http = requests.Session()
+    http = http or requests.Session()
     at = itertools.cycle(hosts)
 
     def send(step, method, url, expect, **kwargs):
@@ -422,3 +444,87 @@ def count_rows(engine: sa.Engine, sql: str, **params) -> int:
 
 def token_hex() -> str:
     return secrets.token_hex(4)
+
+
+# --- load ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    """One HTTP answer (or none) seen under load."""
+
+    step: str
+    status: int | None  # None: no answer (connection refused or reset)
+    seconds: float
+    at: float
+    retry_after: str | None = None
+    error: str = ""
+
+
+class Recorder:
+    """Thread-safe log of every answer and of the operations that finished, for the assertions after a load."""
+
+    def __init__(self):
+        self.answers: list[Answer] = []
+        self.done: list[tuple[str, Person, float]] = []  # (kind, person, finished at)
+        self._lock = threading.Lock()
+
+    def answer(self, answer: Answer) -> None:
+        with self._lock:
+            self.answers.append(answer)
+
+    def finished(self, kind: str, person: Person) -> None:
+        with self._lock:
+            self.done.append((kind, person, time.monotonic()))
+
+    def statuses(self) -> dict[int | None, int]:
+        counts: dict[int | None, int] = {}
+        for a in self.answers:
+            counts[a.status] = counts.get(a.status, 0) + 1
+        return counts
+
+
+class RecordingSession(requests.Session):
+    """A requests session that reports every answer (and every failure to get one) to a Recorder."""
+
+    def __init__(self, recorder: Recorder):
+        super().__init__()
+        self.recorder = recorder
+
+    def request(self, method, url, *args, **kwargs):
+        started = time.monotonic()
+        step = f"{method} {url.split('/', 3)[-1].split('?')[0]}"
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            self.recorder.answer(Answer(step, None, time.monotonic() - started, started, error=type(exc).__name__))
+            raise
+        self.recorder.answer(Answer(step, response.status_code, time.monotonic() - started, started,
+                                    response.headers.get("Retry-After")))
+        return response
+
+
+def run_load(concurrency: int, operation, until, max_seconds: float) -> list[BaseException]:
+    """Run ``operation(worker_index)`` in ``concurrency`` threads, again and again, until ``until()`` is true or
+    ``max_seconds`` pass; returns the unexpected exceptions (an operation's own failures are its business)."""
+    stop = threading.Event()
+    crashes: list[BaseException] = []
+
+    def loop(i: int) -> None:
+        while not stop.is_set():
+            try:
+                operation(i)
+            except BaseException as exc:  # reported to the test
+                crashes.append(exc)
+                return
+
+    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline and not until():
+        time.sleep(0.2)
+    stop.set()
+    for thread in threads:
+        thread.join(HTTP_TIMEOUT * 2 + 10)
+    assert not any(t.is_alive() for t in threads), "a load thread did not finish"
+    return crashes
