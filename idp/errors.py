@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy.exc
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -62,13 +62,15 @@ def database_unavailable(exc: BaseException | None) -> bool:
 def _unavailable(exc: BaseException):
     """503 with a Retry-After hint. The token endpoint's shape is RFC 6749 5.2 (JSON, no-store); ``temporarily_
     unavailable`` is the code RFC 6749 4.1.2.1 registers for this condition."""
-    from .extensions import db
+    from .extensions import db, login_manager
 
     log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
     try:
         db.session.rollback()
     except Exception:  # the connection is gone; the pool has already invalidated it
         db.session.close()
+    # The page must not ask the database again: Flask-Login's template context loads the user unless one is set.
+    g._login_user = login_manager.anonymous_user()
     response = current_app.make_response(_render(503, "temporarily_unavailable",
                                                  "The service is temporarily unavailable. Please try again in a moment."))
     response.headers["Retry-After"] = str(current_app.config["IDP_SETTINGS"].database.retry_after)
