@@ -78,19 +78,22 @@ class TcpProxy:
             _reset(sock)
 
     def refuse(self) -> None:
-        self.mode = "refuse"
-        listener, self._listener = self._listener, None
+        with self._lock:
+            self.mode = "refuse"
+            listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
         self._drop_all()
 
     def silence(self) -> None:
-        self.mode = "silent"
+        with self._lock:
+            self.mode = "silent"
         self._drop_all()
         self._listen()
 
     def restore(self) -> None:
-        self.mode = "forward"
+        with self._lock:
+            self.mode = "forward"
         self._drop_all()
         self._listen()
 
@@ -113,6 +116,9 @@ class TcpProxy:
                 continue
             pair = (client, upstream)
             with self._lock:
+                if self.mode != "forward" or self._listener is not listener:  # cut while we connected
+                    _reset(client), _reset(upstream)
+                    continue
                 self._pairs.add(pair)
             threading.Thread(target=self._pump, args=(pair,), daemon=True).start()
 
