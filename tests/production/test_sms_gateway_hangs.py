@@ -116,3 +116,54 @@ def test_a_hanging_sms_gateway_gets_a_prompt_page_with_other_ways_in(make_rig, g
 
     assert count_rows(rig.engine, "SELECT count(*) FROM sms_code") == 0  # nothing recorded as sent
     assert count_rows(rig.engine, "SELECT count(*) FROM audit_event WHERE event = 'login_success'") == 2
+
+
+# --- in one process, on either database: a hanging gateway holds no database lock -------------------------------
+
+SLOW_GATEWAY_TIMEOUT = 2
+
+
+@pytest.fixture
+def settings(settings, gateway):
+    return settings.replace(sms={"sender": "http", "http_url": f"http://127.0.0.1:{gateway.port}/send",
+                                 "timeout": SLOW_GATEWAY_TIMEOUT})
+
+
+def test_while_the_gateway_hangs_other_sign_ins_can_write(app, make_user, gateway):
+    """The gateway is called outside any transaction. On SQLite a transaction holds the lock of the whole
+    database: a send inside it would stall every sign-in of every process for up to 2 x ``sms.timeout``."""
+    import phonenumbers
+
+    from helpers import post
+    from idp import clock
+    from idp.account.service import mask
+    from idp.extensions import db
+    from idp.models import SmsPhone
+    from idp.security import throttle
+    from idp.security.crypto import encrypt
+
+    user = make_user("sam")
+    db.session.add(SmsPhone(user_id=user.id, number_encrypted=encrypt("+447400123456"),
+                            number_hint=mask(phonenumbers.parse("+447400123456")), confirmed_at=clock.now()))
+    user.default_method = "sms"
+    db.session.commit()
+    browser = app.test_client()
+    assert post(browser, "/login", username="sam", password="a long test passphrase").status_code == 303
+    answer = {}
+
+    def open_sms_page():
+        with app.app_context():
+            answer["page"] = browser.get("/login/second-factor")
+
+    page_thread = threading.Thread(target=open_sms_page, daemon=True)
+    page_thread.start()
+    deadline = time.monotonic() + 30
+    while gateway.accepted == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert gateway.accepted >= 1, "the page never called the gateway"
+    with app.app_context():
+        assert throttle.reserve("password:someone-else")  # a write, as every password attempt makes; commits
+        db.session.remove()
+    assert page_thread.is_alive(), "the write had to wait for the hanging gateway"
+    page_thread.join(30)
+    assert answer["page"].status_code == 503 and NOT_SENT in answer["page"].get_data(as_text=True)
