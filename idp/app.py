@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import Settings, load_settings
-from .db import configure_sqlite, resolve_database_url
+from .db import configure_sqlite, engine_options, resolve_database_url
 from .errors import register_error_handlers
 from .extensions import csrf, db, login_manager
 from .security.passwords import Passwords
@@ -78,7 +78,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=resolve_database_url(settings.database.url),
         SQLALCHEMY_ECHO=settings.database.echo,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True} if settings.database.url.startswith("postgresql") else {},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database),
         SESSION_COOKIE_NAME=f"__Host-{settings.session.flow_cookie_name}" if secure else settings.session.flow_cookie_name,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -42,7 +42,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 DEMO_SECRET = "demo-mode-insecure-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
 #: Whole-number keys where 0 means "off" rather than being an error.
-ZERO_ALLOWED = {("server", "max_requests")}
+ZERO_ALLOWED = {("server", "max_requests"), ("database", "max_overflow"), ("database", "statement_timeout")}
 
 
 class ConfigError(Exception):
@@ -58,6 +58,13 @@ class DatabaseSettings:
     url: str = "sqlite:///instance/idp.sqlite3"
     echo: bool = False
     sqlite_busy_timeout: int = 15
+    pool_size: int = 5
+    max_overflow: int = 5
+    pool_timeout: int = 5
+    pool_pre_ping: bool = True
+    connect_timeout: int = 5
+    statement_timeout: int = 10
+    retry_after: int = 5
 
 
 @dataclass(frozen=True)
@@ -300,8 +307,8 @@ def validate(s: Settings) -> list[str]:
         errors.append(f"database.url: must be a sqlite:// or postgresql+psycopg:// URL (got {s.database.url!r})")
     errors.extend(_validate_mfa(s))
     errors.extend(_validate_webauthn(s))
-    for section in ("tokens", "session", "passwords", "server", "mfa", "webauthn", "throttle", "sms", "email",
-                    "clients"):
+    for section in ("database", "tokens", "session", "passwords", "server", "mfa", "webauthn", "throttle", "sms",
+                    "email", "clients"):
         for f in dataclasses.fields(getattr(s, section)):
             value = getattr(getattr(s, section), f.name)
             if f.type == "int" and (section, f.name) in ZERO_ALLOWED:

@@ -66,6 +66,28 @@ def configure_sqlite(engine: sa.Engine, busy_timeout: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def engine_options(database) -> dict:
+    """SQLAlchemy engine options from ``[database]``: for PostgreSQL a bounded pool, connect and statement timeouts.
+
+    Every wait on the database is bounded, so an unreachable database fails a request (503) instead of hanging it:
+    ``pool_timeout`` for a free connection, ``connect_timeout`` for a new one (and, as libpq's ``tcp_user_timeout``,
+    for sent data left unacknowledged), ``statement_timeout`` for a query. Pre-ping replaces connections that a
+    database restart broke; a disconnect seen mid-request invalidates the whole pool, so idp recovers without a
+    restart. SQLite keeps SQLAlchemy's defaults.
+    """
+    if not database.url.startswith("postgresql"):
+        return {}
+    options = f"-c statement_timeout={database.statement_timeout * 1000}"
+    return {
+        "pool_size": database.pool_size,
+        "max_overflow": database.max_overflow,
+        "pool_timeout": database.pool_timeout,
+        "pool_pre_ping": database.pool_pre_ping,
+        "connect_args": {"connect_timeout": database.connect_timeout, "options": options,
+                         "tcp_user_timeout": database.connect_timeout * 1000, "application_name": "idp"},
+    }
+
+
 def resolve_database_url(url: str) -> str:
     """Make a relative SQLite path absolute against the working directory (where ``idp`` is run from)."""
     prefix = "sqlite:///"

@@ -1,7 +1,8 @@
 """SMS codes: random 6 digits, stored as a keyed hash, bound to one transaction, valid 5 minutes, 5 tries.
 
 Sending is throttled: an interval between two sends for the same transaction, and a cap per user per hour. A code is stored only once the
-gateway accepted the message, so a failed send never counts as sent.
+gateway accepted the message, so a failed send never counts as sent. The gateway is called between two transactions,
+never inside one.
 """
 
 from __future__ import annotations
@@ -62,12 +63,18 @@ def send_code(user: User, phone: SmsPhone, binding: str) -> None:
     if len(recent) >= settings.sms_max_per_hour:
         raise SmsTooSoon("You have asked for many codes in the last hour. Please use another method or try later.")
     code = f"{secrets.randbelow(10**6):06d}"
+    number, user_id, phone_id = decrypt(phone.number_encrypted), user.id, phone.id
+    # The gateway is called outside any transaction, so a slow or hanging gateway holds no database lock (on SQLite,
+    # the lock of the whole database) and no pooled connection. What the request wrote so far (e.g. a pending
+    # number being enrolled) is kept; the code is stored afterwards, only once the gateway took the message.
+    # Nothing may be read from the database between the commit and the send (it would open a transaction again).
+    db.session.commit()
     try:
-        send_sms(decrypt(phone.number_encrypted), f"Your reseller login code is {code}. It expires in "
-                                                  f"{settings.sms_code_lifetime // 60} minutes. Do not share it.")
+        send_sms(number, f"Your reseller login code is {code}. It expires in {settings.sms_code_lifetime // 60} "
+                         "minutes. Do not share it.")
     except DeliveryError as exc:
         raise SmsNotSent(detail=str(exc)) from None
-    db.session.add(SmsCode(user_id=user.id, phone_id=phone.id, binding=binding, code_hash=_code_hash(code, binding),
+    db.session.add(SmsCode(user_id=user_id, phone_id=phone_id, binding=binding, code_hash=_code_hash(code, binding),
                            created_at=now, expires_at=now + timedelta(seconds=settings.sms_code_lifetime)))
 
 
