@@ -12,6 +12,7 @@ import sqlalchemy.exc
 
 from idp.config import ConfigError, DatabaseSettings, settings_from_mapping
 from idp.db import engine_options
+from idp.extensions import db
 
 REFUSED = sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
 
@@ -33,8 +34,8 @@ def test_a_page_for_a_signed_in_browser_is_503_without_asking_the_database_again
     assert_unavailable_page(client.get("/"))
 
 
-def test_the_token_endpoint_answers_temporarily_unavailable_json(app, client, monkeypatch):
-    monkeypatch.setattr(app.extensions["idp.authorization"], "query_client", refuse)
+def test_the_token_endpoint_answers_temporarily_unavailable_json(client, monkeypatch):
+    monkeypatch.setattr(db.session, "scalar", refuse)  # the client lookup is the endpoint's first query
     response = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": "x" * 43},
                            headers={"Authorization": "Basic eDp5"})
     assert response.status_code == 503
@@ -63,11 +64,11 @@ def test_a_full_pool_after_the_view_is_503_with_the_configured_hint(app, client)
     assert response.status_code == 503 and response.headers["Retry-After"] == "17"
 
 
-def test_an_integrity_error_is_still_a_500(app, client, monkeypatch):
+def test_an_integrity_error_is_still_a_500(client, monkeypatch):
     def broken(*_args, **_kwargs):
         raise sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
 
-    monkeypatch.setattr(app.extensions["idp.authorization"], "query_client", broken)
+    monkeypatch.setattr(db.session, "scalar", broken)
     response = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": "x"},
                            headers={"Authorization": "Basic eDp5"})
     assert response.status_code == 500 and response.json["error"] == "server_error"
