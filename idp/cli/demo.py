@@ -41,7 +41,9 @@ def write_demo_config(path: Path = DEFAULT_CONFIG_PATH) -> None:
         "[database]\n"
         'url = "sqlite:///instance/idp.sqlite3"\n\n'
         "[keys]\n"
-        'dir = "keys"\n'
+        'dir = "keys"\n\n'
+        "[logging]\n"
+        'format = "text"\n'
     )
     path.chmod(0o600)
 
