@@ -71,7 +71,8 @@ def formatter_for(fmt: str) -> logging.Formatter:
 
 
 class StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+    """Writes to the process's standard error, ``sys.__stderr__``: not to a ``sys.stderr`` that a test runner or
+    click's CliRunner swapped in (that stream may be closed later, or be the command's own output)."""
 
     def __init__(self):
         super().__init__()
@@ -79,7 +80,7 @@ class StderrHandler(logging.StreamHandler):
 
     @property
     def stream(self):
-        return sys.stderr
+        return sys.__stderr__
 
     @stream.setter
     def stream(self, _value):

@@ -44,6 +44,14 @@ def test_db_check_fails_on_a_database_behind_the_migrations(app, migrated):
     assert f"migrations: at 0004, expected {head_revision()} (run idp db upgrade)" in result.output
 
 
+def test_db_check_names_a_database_migrated_by_a_newer_release(app, migrated):
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
+    result = _check(app)
+    assert result.exit_code == 1
+    assert f"migrations: at f00dfeed0001, newer than this release ({head_revision()})" in result.output
+
+
 def test_db_check_fails_on_an_unmigrated_database(app):
     result = _check(app)
     assert result.exit_code == 1 and "migrations: not migrated" in result.output

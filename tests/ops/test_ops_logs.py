@@ -48,10 +48,10 @@ def test_every_response_gets_a_request_id_even_a_404(client):
     assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
 
 
-def test_json_log_lines_carry_the_request_id_and_the_audit_fields(client, user, capsys):
-    capsys.readouterr()
+def test_json_log_lines_carry_the_request_id_and_the_audit_fields(client, user, capfd):
+    capfd.readouterr()
     response = password_login(client, password="wrong")
-    lines = _json_lines(capsys.readouterr().err)
+    lines = _json_lines(capfd.readouterr().err)
     audit = [line for line in lines if line.get("audit_event") == "login_failed"]
     assert len(audit) == 1
     assert audit[0]["request_id"] == response.headers["X-Request-ID"]
@@ -60,10 +60,10 @@ def test_json_log_lines_carry_the_request_id_and_the_audit_fields(client, user, 
 
 
 @pytest.mark.settings(logging={"format": "text"})
-def test_text_log_lines_carry_the_request_id(client, user, capsys):
-    capsys.readouterr()
+def test_text_log_lines_carry_the_request_id(client, user, capfd):
+    capfd.readouterr()
     response = password_login(client, password="wrong")
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert f"INFO idp.audit [{response.headers['X-Request-ID']}]: login_failed" in err
 
 
@@ -82,9 +82,9 @@ def _give_totp(user) -> str:
 
 
 @pytest.mark.settings(logging={"level": "DEBUG"})
-def test_a_whole_sign_in_logs_no_password_code_secret_or_token(client, user, rp, authz, capsys):
+def test_a_whole_sign_in_logs_no_password_code_secret_or_token(client, user, rp, authz, capfd):
     key = _give_totp(user)
-    capsys.readouterr()
+    capfd.readouterr()
     secrets = [TEST_PASSWORD, rp.secret]
     login = client.get(authz.url())
     uid = query(login.location)["uid"]
@@ -103,7 +103,7 @@ def test_a_whole_sign_in_logs_no_password_code_secret_or_token(client, user, rp,
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {refreshed['access_token']}"}).status_code == 200
     secrets += [code, tokens["access_token"], tokens["refresh_token"], tokens["id_token"], refreshed["access_token"],
                 refreshed["refresh_token"], authz.verifier]
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert "login_success" in err and "password_ok" in err  # the log was captured
     for secret in secrets:
         assert secret not in err
