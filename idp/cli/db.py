@@ -29,14 +29,21 @@ def upgrade_command(revision: str):
 @db_group.command("check")
 @with_appcontext
 def check_command():
-    """Check the database answers, is at the newest migration, and the signing keys load; exit 1 otherwise."""
+    """Check the database answers, is at the newest migration, and the signing keys load; exit 1 otherwise.
+
+    A database a later release already migrated passes with a note: during a rolling upgrade the previous release
+    must still be able to (re)start on it.
+    """
     from ..ops import health
 
     problems = {"database": health.check_database()}
     if problems["database"] is None:
-        problems["migrations"] = health.check_migrations()
+        problems["migrations"] = health.check_migrations(allow_newer=True)
     problems["signing keys"] = health.check_keys()
     failed = [f"{name}: {reason}" for name, reason in problems.items() if reason is not None]
     if failed:
         raise click.ClickException("not ready:\n  " + "\n  ".join(failed))
-    click.echo(f"ok: database reachable at revision {health.head_revision()}, signing keys load")
+    if (newer := health.check_migrations()) is not None:
+        click.echo(f"note: database {newer}; a later release migrated it, and this one runs on it (additive rule)")
+    click.echo(f"ok: database reachable at this release's revision {health.head_revision()} or later, "
+               "signing keys load")
