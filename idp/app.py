@@ -34,10 +34,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, settings.database.sqlite_busy_timeout)
+    init_operations(app)  # first: its request timer and request id see every request, even one CSRF refuses
     csrf.init_app(app)
     login_manager.init_app(app)
     app.extensions["idp.passwords"] = Passwords(settings.passwords)
-    init_operations(app)
 
     from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp
