@@ -70,9 +70,20 @@ def test_workers_share_their_metrics_and_log_json_with_request_ids(server):
     assert list(tmp_path.glob("idp-metrics-*/*.db"))
     not_ready = requests.get(base + "/readyz", headers={"X-Request-ID": "probe-0001"}, timeout=5)
     assert not_ready.status_code == 503 and not_ready.headers["X-Request-ID"] == "probe-0001"
+    _killed_worker_stops_counting(tmp_path)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 0, stderr
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert any(line["request_id"] == "probe-0001" and line["logger"] == "idp.ops.health" for line in lines)
     assert not list(tmp_path.glob("idp-metrics-*"))
+
+
+def _killed_worker_stops_counting(tmp_path) -> None:
+    """The readyz worker holds a live gauge (its connection pool); SIGKILL it: child_exit drops its gauge file."""
+    (gauge,) = list(tmp_path.glob("idp-metrics-*/gauge_livesum_*.db"))[:1]
+    os.kill(int(gauge.stem.rsplit("_", 1)[1]), signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while gauge.exists():
+        assert time.monotonic() < deadline, "the dead worker's gauge is still counted"
+        time.sleep(0.2)
