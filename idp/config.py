@@ -356,7 +356,7 @@ def _validate_operations(s: Settings) -> list[str]:
         if not 0 < getattr(s.redis, name) <= 10000:
             errors.append(f"redis.{name}: between 1 and 10000 milliseconds (got {getattr(s.redis, name)!r})")
     if s.metrics.enabled and len(s.metrics.token) < MIN_SECRET_LENGTH:
-        errors.append(f"metrics.token: required when metrics are enabled, at least {MIN_SECRET_LENGTH} random characters")
+        errors.append(f"metrics.token: required when metrics are enabled, {MIN_SECRET_LENGTH}+ random characters")
     if s.logging.format not in ("json", "text"):
         errors.append(f"logging.format: json or text (got {s.logging.format!r})")
     if s.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
