@@ -1,8 +1,7 @@
-"""The application factory: settings → extensions → blueprints, error handlers and security headers."""
+"""The application factory: settings → extensions → operations (ops/) → blueprints, error handlers and security headers."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -11,6 +10,7 @@ from .config import Settings, load_settings
 from .db import configure_sqlite, engine_options, resolve_database_url
 from .errors import register_error_handlers
 from .extensions import csrf, db, login_manager
+from .ops import init_operations
 from .security.passwords import Passwords
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, settings.database.sqlite_busy_timeout)
+    init_operations(app)  # first: its request timer and request id see every request, even one CSRF refuses
     csrf.init_app(app)
     login_manager.init_app(app)
     app.extensions["idp.passwords"] = Passwords(settings.passwords)
@@ -87,7 +88,6 @@ def _configure(app: Flask, settings: Settings) -> None:
         MAX_FORM_MEMORY_SIZE=settings.server.max_content_length,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the flow cookie
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _security_headers(response):

@@ -1,28 +1,21 @@
 """Writing the audit trail: one call, ``record``, at the end of anything security-relevant.
 
-The request's client IP, user agent and request id are added here, so callers name only what happened.
+The request's client IP (behind trusted proxies only, ``ops.proxy``), user agent and request id (``ops.logs``) are
+added here, so callers name only what happened. Each event also counts in the metrics (``ops.metrics``).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 
 from flask import has_request_context, request
 
 from .extensions import db
 from .models import AuditEvent, User
+from .ops.logs import request_id
+from .ops.metrics import count_audit_event
 
 log = logging.getLogger("idp.audit")
-
-
-def request_id() -> str:
-    """This request's id: the proxy's ``X-Request-Id`` when it is sane, else a new random one."""
-    if "idp.request_id" not in request.environ:
-        given = request.headers.get("X-Request-Id", "")
-        request.environ["idp.request_id"] = given if 8 <= len(given) <= 64 and given.isascii() and given.isprintable() \
-            else secrets.token_hex(8)
-    return request.environ["idp.request_id"]
 
 
 def record(event: str, *, subject: User | None = None, actor: User | None = None, client_id: str | None = None,
@@ -41,5 +34,8 @@ def record(event: str, *, subject: User | None = None, actor: User | None = None
         row.user_agent = (request.user_agent.string or "")[:300]
         row.request_id = request_id()
     db.session.add(row)
-    log.info("%s subject=%s client=%s %s", event, row.subject_id, client_id or "-", details or "")
+    log.info("%s subject=%s client=%s %s", event, row.subject_id, client_id or "-", details or "",
+             extra={"audit_event": event, "subject_id": row.subject_id, "client_id": client_id, "details": details,
+                    "client_ip": row.ip})
+    count_audit_event(event, details)
     return row

@@ -36,13 +36,17 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "IDP_MFA_ENCRYPTION_KEY": ("mfa", "encryption_key"),
     "IDP_SMS_HTTP_TOKEN": ("sms", "http_token"),
     "IDP_EMAIL_SMTP_PASSWORD": ("email", "smtp_password"),
+    "IDP_REDIS_URL": ("redis", "url"),
+    "IDP_METRICS_TOKEN": ("metrics", "token"),
+    "IDP_LOGGING_FORMAT": ("logging", "format"),
 }
 
 #: Placeholder secrets used only in demo mode when none is configured.
 DEMO_SECRET = "demo-mode-insecure-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
 #: Whole-number keys where 0 means "off" rather than being an error.
-ZERO_ALLOWED = {("server", "max_requests"), ("database", "max_overflow"), ("database", "statement_timeout")}
+ZERO_ALLOWED = {("server", "max_requests"), ("server", "proxy_hops"), ("database", "max_overflow"),
+                ("database", "statement_timeout")}
 
 
 class ConfigError(Exception):
@@ -166,6 +170,27 @@ class ServerSettings:
     keepalive: int = 5
     max_requests: int = 0
     access_log: bool = False
+    proxy_hops: int = 0
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = ""
+    key_prefix: str = "idp:"
+    connect_timeout_ms: int = 250
+    socket_timeout_ms: int = 250
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = False
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    format: str = "json"
+    level: str = "INFO"
 
 
 @dataclass(frozen=True)
@@ -192,6 +217,9 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     clients: ClientsSettings = field(default_factory=ClientsSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with top-level keys or whole sections replaced (sections may be given as dicts)."""
@@ -307,6 +335,7 @@ def validate(s: Settings) -> list[str]:
         errors.append(f"database.url: must be a sqlite:// or postgresql+psycopg:// URL (got {s.database.url!r})")
     errors.extend(_validate_mfa(s))
     errors.extend(_validate_webauthn(s))
+    errors.extend(_validate_operations(s))
     for section in ("database", "tokens", "session", "passwords", "server", "mfa", "webauthn", "throttle", "sms",
                     "email", "clients"):
         for f in dataclasses.fields(getattr(s, section)):
@@ -388,6 +417,25 @@ def _validate_webauthn(s: Settings) -> list[str]:
             errors.append(f"webauthn.attestation_roots: {s.webauthn.attestation_roots!r} holds no PEM certificate")
     if not 1 <= len(s.webauthn.rp_name) <= 64:
         errors.append("webauthn.rp_name: 1 to 64 characters")
+    return errors
+
+
+def _validate_operations(s: Settings) -> list[str]:
+    """``[redis]``, ``[metrics]`` and ``[logging]`` (docs/deployment.md)."""
+    errors = []
+    if s.redis.url and not s.redis.url.startswith(("redis://", "rediss://", "unix://")):
+        errors.append("redis.url: a redis://, rediss:// or unix:// URL, or empty for none")
+    for name in ("connect_timeout_ms", "socket_timeout_ms"):
+        if not 0 < getattr(s.redis, name) <= 10000:
+            errors.append(f"redis.{name}: between 1 and 10000 milliseconds (got {getattr(s.redis, name)!r})")
+    if s.metrics.enabled and len(s.metrics.token) < MIN_SECRET_LENGTH:
+        errors.append(f"metrics.token: required when metrics are enabled, {MIN_SECRET_LENGTH}+ random characters")
+    if s.logging.format not in ("json", "text"):
+        errors.append(f"logging.format: json or text (got {s.logging.format!r})")
+    if s.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        errors.append(f"logging.level: DEBUG, INFO, WARNING or ERROR (got {s.logging.level!r})")
+    if s.server.proxy_hops > 5:
+        errors.append(f"server.proxy_hops: at most 5 proxies in front of idp (got {s.server.proxy_hops!r})")
     return errors
 
 

@@ -2,7 +2,8 @@
 
 The master loads and checks the settings once (a bad configuration stops it before any worker starts); each worker
 builds its own app after the fork, so no database connection or key ring is shared between processes. SIGTERM stops
-gracefully: workers finish their requests within ``server.graceful_timeout`` seconds.
+gracefully: workers finish their requests within ``server.graceful_timeout`` seconds. With ``[metrics]`` enabled,
+the master makes a fresh ``PROMETHEUS_MULTIPROC_DIR`` before forking and tidies after workers (``ops.metrics``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def gunicorn_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # Forwarded headers are handled by the app's ProxyFix with a configured number of hops, not by gunicorn.
         "forwarded_allow_ips": "",
     }
+    if settings.metrics.enabled:
+        from .ops.metrics import mark_worker_dead, remove_multiprocess_dir
+
+        options.update(child_exit=mark_worker_dead, on_exit=remove_multiprocess_dir)
     options.update({k: v for k, v in overrides.items() if v is not None})
     return options
 
@@ -46,6 +51,10 @@ class IdpServer(BaseApplication):
     def __init__(self, settings: Settings, **overrides: Any):
         self.settings = settings
         self.options = gunicorn_options(settings, **overrides)
+        if settings.metrics.enabled:
+            from .ops.metrics import prepare_multiprocess_dir
+
+            prepare_multiprocess_dir()
         super().__init__()
 
     def load_config(self) -> None:

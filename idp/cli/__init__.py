@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup
 
 from ..app import create_app
 from ..config import ConfigError
+from ..oidc.keys import KeysError
 from .accounts import accounts
 from .audit import audit
 from .clients import clients
@@ -23,7 +24,7 @@ from .users import users
 def _create_app():
     try:
         return create_app()
-    except ConfigError as exc:
+    except (ConfigError, KeysError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

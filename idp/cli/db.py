@@ -1,4 +1,5 @@
-"""``idp db upgrade``: bring the configured database to the newest schema with Alembic."""
+"""``idp db upgrade``: bring the configured database to the newest schema with Alembic; ``idp db check``: verify
+that the database answers at the newest schema and the signing keys load (after a restore, before serving)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,26 @@ def upgrade_command(revision: str):
     url = resolve_database_url(current_app.config["IDP_SETTINGS"].database.url)
     upgrade(url, revision)
     click.echo(f"database is at revision {revision}")
+
+
+@db_group.command("check")
+@with_appcontext
+def check_command():
+    """Check the database answers, is at the newest migration, and the signing keys load; exit 1 otherwise.
+
+    A database a later release already migrated passes with a note: during a rolling upgrade the previous release
+    must still be able to (re)start on it.
+    """
+    from ..ops import health
+
+    problems = {"database": health.check_database()}
+    if problems["database"] is None:
+        problems["migrations"] = health.check_migrations(allow_newer=True)
+    problems["signing keys"] = health.check_keys()
+    failed = [f"{name}: {reason}" for name, reason in problems.items() if reason is not None]
+    if failed:
+        raise click.ClickException("not ready:\n  " + "\n  ".join(failed))
+    if (newer := health.check_migrations()) is not None:
+        click.echo(f"note: database {newer}; a later release migrated it, and this one runs on it (additive rule)")
+    click.echo(f"ok: database reachable at this release's revision {health.head_revision()} or later, "
+               "signing keys load")

@@ -44,7 +44,9 @@ def write_demo_config(path: Path = DEFAULT_CONFIG_PATH) -> None:
         'dir = "keys"\n\n'
         "[clients]\n"
         "# the panels listen on 127.0.0.1: their back-channel logout URIs are local (development only)\n"
-        "allow_local_uris = true\n"
+        "allow_local_uris = true\n\n"
+        "[logging]\n"
+        'format = "text"\n'
     )
     path.chmod(0o600)
 

@@ -8,7 +8,11 @@ the outbox (``/dev/outbox`` in demo mode), the others talk to a real HTTP gatewa
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import current_app
+
+from ..ops.metrics import count_delivery
 
 
 class DeliveryError(Exception):
@@ -37,9 +41,22 @@ def email_sender(settings) -> ConsoleEmailSender | SmtpEmailSender:
 
 def send_sms(to: str, text: str) -> None:
     """Send ``text`` to the E.164 number ``to`` with the configured SMS sender; DeliveryError on failure."""
-    sms_sender(current_app.config["IDP_SETTINGS"]).send(to, text)
+    with _counted("sms"):
+        sms_sender(current_app.config["IDP_SETTINGS"]).send(to, text)
 
 
 def send_email(to: str, subject: str, body: str) -> None:
     """Send a plain-text email with the configured email sender; DeliveryError on failure."""
-    email_sender(current_app.config["IDP_SETTINGS"]).send(to, subject, body)
+    with _counted("email"):
+        email_sender(current_app.config["IDP_SETTINGS"]).send(to, subject, body)
+
+
+@contextmanager
+def _counted(channel: str):
+    """``idp_deliveries_total{channel, outcome}``: sent, or failed (the error goes on to the caller)."""
+    try:
+        yield
+    except DeliveryError:
+        count_delivery(channel, sent=False)
+        raise
+    count_delivery(channel, sent=True)

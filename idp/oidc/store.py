@@ -14,6 +14,7 @@ from flask import current_app
 from .. import audit, clock
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Token, User
+from ..ops.metrics import count_token_issued
 from ..security.tokens import new_secret, token_checksum
 
 
@@ -107,6 +108,7 @@ def save_token(token: dict, request) -> Token:
         sid=source.sid,
     )
     db.session.add(row)
+    count_token_issued(request.payload.grant_type)
     return row
 
 

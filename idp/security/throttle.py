@@ -1,22 +1,22 @@
-"""Throttling of guesses: per-key consecutive-attempt counters in the database, shared by every process.
+"""Throttling of guesses: per-key consecutive-attempt counters shared by every process (database or Redis).
 
-An attempt is *reserved* before the secret is checked (``reserve``), in one atomic statement that refuses while the
-key is locked, so parallel guesses cannot exceed the limit (RFC 4226 7.3). A success ``reset``s the key. Delays
-grow with the failures (NIST SP 800-63B 5.2.2): none for the first ``free_failures``, then ``base_delay`` doubling
-every further ``free_failures`` up to ``max_delay``; at ``hard_limit`` consecutive failures the key cools down for
-``hard_lock``. A lock always ends, so an attacker cannot lock a user out for good.
+An attempt is *reserved* before the secret is checked (``reserve``), in one atomic step that refuses while the key
+is locked, so parallel guesses cannot exceed the limit (RFC 4226 7.3). A success ``reset``s the key. Delays grow
+with the failures (NIST SP 800-63B 5.2.2): none for the first ``free_failures``, then ``base_delay`` doubling every
+further ``free_failures`` up to ``max_delay``; at ``hard_limit`` consecutive failures the key cools down for
+``hard_lock``. A lock always ends, so an attacker cannot lock a user out for good. The counters live in the
+database, or in Redis when ``[redis] url`` is set (``throttle_store``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import sqlalchemy as sa
 from flask import current_app
 
-from .. import clock
-from ..extensions import db
-from ..models import ThrottleCounter
+from ..ops.metrics import count_throttled
+from ..ops.redis_client import redis_client
+from .throttle_store import DatabaseStore, FallbackStore, LockPolicy, RedisStore, ThrottleStore
 
 
 def password_key(username: str) -> str:
@@ -32,57 +32,35 @@ def ip_key(address: str | None, factor: str = "password") -> str:
     return f"ip:{factor}:{address or 'unknown'}"
 
 
-def lock_duration(failures: int, free: int, hard: bool = True) -> timedelta | None:
-    settings = current_app.config["IDP_SETTINGS"].throttle
-    if hard and failures >= settings.hard_limit:
-        return timedelta(seconds=settings.hard_lock)
-    if failures < free:
-        return None
-    delay = settings.base_delay * 2 ** ((failures - free) // free)
-    return timedelta(seconds=min(delay, settings.max_delay))
+def store() -> ThrottleStore:
+    """Redis (falling back to the database) when configured, else the database."""
+    client = redis_client()
+    if client is None:
+        return DatabaseStore()
+    return FallbackStore(RedisStore(client, current_app.config["IDP_SETTINGS"].redis.key_prefix), DatabaseStore())
+
+
+def policy(free: int | None = None, hard: bool = True) -> LockPolicy:
+    s = current_app.config["IDP_SETTINGS"].throttle
+    return LockPolicy(free=free or s.free_failures, base_delay=s.base_delay, max_delay=s.max_delay,
+                      hard_limit=s.hard_limit, hard_lock=s.hard_lock, hard=hard)
 
 
 def reserve(key: str, free: int | None = None, hard: bool = True) -> bool:
-    """Count one attempt on ``key``; False (nothing may be checked) while the key is locked. Commits.
+    """Count one attempt on ``key``; False (nothing may be checked) while the key is locked.
 
     ``hard`` False (client addresses) leaves out the long cool-down, so a shared office address is only slowed.
     """
-    free = free or current_app.config["IDP_SETTINGS"].throttle.free_failures
-    now = clock.now()
-    _ensure_row(key)
-    failures = db.session.execute(
-        sa.update(ThrottleCounter)
-        .where(ThrottleCounter.key == key,
-               sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
-        .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
-        .returning(ThrottleCounter.failures)
-    ).scalar()
-    if failures is not None and (duration := lock_duration(failures, free, hard)) is not None:
-        _lock(key, now + duration)
-    db.session.commit()
-    return failures is not None
+    allowed = store().reserve(key, policy(free, hard))
+    if not allowed:
+        count_throttled(key)
+    return allowed
 
 
 def reset(key: str) -> None:
-    """A success: the count starts again (the caller's request commits)."""
-    db.session.execute(
-        sa.update(ThrottleCounter).where(ThrottleCounter.key == key).values(failures=0, locked_until=None)
-    )
+    """A success: the count starts again (in the database, committed with the caller's request)."""
+    store().reset(key)
 
 
 def locked_until(key: str) -> datetime | None:
-    value = db.session.scalar(sa.select(ThrottleCounter.locked_until).where(ThrottleCounter.key == key))
-    return value if value is not None and value > clock.now() else None
-
-
-def _ensure_row(key: str) -> None:
-    table = ThrottleCounter.__table__
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
-
-
-def _lock(key: str, until: datetime) -> None:
-    db.session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key).values(locked_until=until))
+    return store().locked_until(key)

@@ -1,0 +1,173 @@
+"""Where throttling counters live: the database (default) or Redis, behind one small interface.
+
+Both stores give the same answers for the same calls (tests/security/test_throttle_stores.py runs one contract
+against each). Each ``reserve`` is one atomic step: refuse while locked, else count the attempt and, if that count
+earns a lock, set it, so parallel guesses cannot slip past a limit. The database does it with one conditional
+``UPDATE``; Redis with one Lua script. Redis forgets a key ``hard_lock`` seconds after its last failure or the end of
+its lock; the database keeps it until a success.
+
+When Redis does not answer within its timeouts, ``FallbackStore`` uses the database for that call (logged, and
+counted in ``idp_redis_fallbacks_total``), so throttling never fails open; docs/deployment.md explains the trade.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import redis
+import sqlalchemy as sa
+
+from .. import clock
+from ..extensions import db
+from ..models import ThrottleCounter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LockPolicy:
+    """When a count earns a lock (NIST SP 800-63B 5.2.2): ``base_delay`` doubling every ``free`` failures after
+    the first ``free``, up to ``max_delay``; ``hard_lock`` at ``hard_limit`` (only when ``hard``)."""
+
+    free: int
+    base_delay: int
+    max_delay: int
+    hard_limit: int
+    hard_lock: int
+    hard: bool = True
+
+    def lock_seconds(self, failures: int) -> int | None:
+        if self.hard and failures >= self.hard_limit:
+            return self.hard_lock
+        if failures < self.free:
+            return None
+        return min(self.base_delay * 2 ** ((failures - self.free) // self.free), self.max_delay)
+
+
+class ThrottleStore(Protocol):
+    def reserve(self, key: str, policy: LockPolicy) -> bool:
+        """Count one attempt; False (and nothing counted) while the key is locked."""
+
+    def reset(self, key: str) -> None:
+        """A success: the count starts again."""
+
+    def locked_until(self, key: str) -> datetime | None:
+        """The end of the key's lock, if it is locked now."""
+
+
+class DatabaseStore:
+    """Counters in ``throttle_counter``; ``reserve`` commits, ``reset`` is committed with the request."""
+
+    def reserve(self, key: str, policy: LockPolicy) -> bool:
+        now = clock.now()
+        self._ensure_row(key)
+        failures = db.session.execute(
+            sa.update(ThrottleCounter)
+            .where(ThrottleCounter.key == key,
+                   sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
+            .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
+            .returning(ThrottleCounter.failures)
+        ).scalar()
+        if failures is not None and (seconds := policy.lock_seconds(failures)) is not None:
+            db.session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
+                               .values(locked_until=now + timedelta(seconds=seconds)))
+        db.session.commit()  # PostgreSQL: the row stays locked until here, so the lock is set before a rival reads
+        return failures is not None
+
+    def reset(self, key: str) -> None:
+        db.session.execute(
+            sa.update(ThrottleCounter).where(ThrottleCounter.key == key).values(failures=0, locked_until=None))
+
+    def locked_until(self, key: str) -> datetime | None:
+        value = db.session.scalar(sa.select(ThrottleCounter.locked_until).where(ThrottleCounter.key == key))
+        return value if value is not None and value > clock.now() else None
+
+    @staticmethod
+    def _ensure_row(key: str) -> None:
+        if db.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        db.session.execute(insert(ThrottleCounter.__table__).values(key=key, failures=0)
+                           .on_conflict_do_nothing(index_elements=["key"]))
+
+
+#: KEYS[1] the counter hash {failures, locked_until (ms)}; ARGV now_ms, free, base_delay, max_delay, hard_limit,
+#: hard_lock, hard (0/1). Returns 1 when the attempt is counted, 0 while locked. Same rule as LockPolicy.
+RESERVE_SCRIPT = """
+local now = tonumber(ARGV[1])
+local locked = tonumber(redis.call('HGET', KEYS[1], 'locked_until') or '0')
+if locked > now then return 0 end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local free, base, max_delay = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local hard_limit, hard_lock, hard = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
+local delay = -1
+if hard and failures >= hard_limit then
+  delay = hard_lock
+elseif failures >= free then
+  delay = math.min(base * 2 ^ math.floor((failures - free) / free), max_delay)
+end
+local ends = now
+if delay >= 0 then
+  ends = now + delay * 1000
+  redis.call('HSET', KEYS[1], 'locked_until', string.format('%d', ends))
+end
+redis.call('PEXPIRE', KEYS[1], string.format('%d', ends - now + hard_lock * 1000))
+return 1
+"""
+
+
+class RedisStore:
+    """Counters as Redis hashes under ``<prefix>throttle:<key>``."""
+
+    def __init__(self, client: redis.Redis, prefix: str):
+        self.client = client
+        self.prefix = prefix + "throttle:"
+        self._reserve = client.register_script(RESERVE_SCRIPT)
+
+    def reserve(self, key: str, policy: LockPolicy) -> bool:
+        args = [_ms(clock.now()), policy.free, policy.base_delay, policy.max_delay, policy.hard_limit,
+                policy.hard_lock, int(policy.hard)]
+        return self._reserve(keys=[self.prefix + key], args=args) == 1
+
+    def reset(self, key: str) -> None:
+        self.client.delete(self.prefix + key)
+
+    def locked_until(self, key: str) -> datetime | None:
+        value = self.client.hget(self.prefix + key, "locked_until")
+        ends = datetime.fromtimestamp(int(float(value)) / 1000, UTC) if value is not None else None
+        return ends if ends is not None and ends > clock.now() else None
+
+
+class FallbackStore:
+    """Redis first; the database for any call Redis does not answer. Never "allow" on an error."""
+
+    def __init__(self, primary: RedisStore, fallback: DatabaseStore):
+        self.primary = primary
+        self.fallback = fallback
+
+    def reserve(self, key: str, policy: LockPolicy) -> bool:
+        return self._call("reserve", key, policy)
+
+    def reset(self, key: str) -> None:
+        self._call("reset", key)
+
+    def locked_until(self, key: str) -> datetime | None:
+        return self._call("locked_until", key)
+
+    def _call(self, name: str, *args):
+        try:
+            return getattr(self.primary, name)(*args)
+        except redis.RedisError as exc:
+            from ..ops.metrics import count_redis_fallback
+
+            log.warning("redis did not answer (%s); throttling with the database for this call", type(exc).__name__)
+            count_redis_fallback()
+            return getattr(self.fallback, name)(*args)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
