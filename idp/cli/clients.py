@@ -41,15 +41,20 @@ def clients():
 @click.option("--trusted", is_flag=True, help="First-party: skips the consent page.")
 @click.option("--auth-method", type=click.Choice(["client_secret_basic", "client_secret_post"]),
               default="client_secret_basic", show_default=True)
+@click.option("--grant-type", "grant_types", multiple=True,
+              help="Repeatable (default: authorization_code, refresh_token); client_credentials for a confidential "
+                   "client that calls APIs for itself.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def create(name, redirect_uris, logout_uris, backchannel_logout_uri, public, trusted, auth_method, as_json):
+def create(name, redirect_uris, logout_uris, backchannel_logout_uri, public, trusted, auth_method, grant_types,
+           as_json):
     """Register a client and print its id and (once) its secret."""
     try:
         client, secret = create_client(name=name, redirect_uris=list(redirect_uris), public=public, trusted=trusted,
                                        post_logout_redirect_uris=list(logout_uris),
                                        token_endpoint_auth_method=auth_method,
-                                       backchannel_logout_uri=backchannel_logout_uri)
+                                       backchannel_logout_uri=backchannel_logout_uri,
+                                       grant_types=list(grant_types) or None)
     except IdpError as exc:
         fail(exc)
     db.session.commit()

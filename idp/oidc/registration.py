@@ -29,7 +29,9 @@ from .claims import SCOPES_SUPPORTED
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_SCOPE = "openid profile email offline_access"
-GRANT_TYPES = ("authorization_code", "refresh_token")
+#: what idp supports; a new client gets DEFAULT_GRANT_TYPES, client_credentials only when asked for (confidential)
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
 
 
@@ -60,9 +62,11 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
                   post_logout_redirect_uris: list[str] = (), client_id: str | None = None,
                   client_secret: str | None = None, id_token_signed_response_alg: str = "RS256",
                   token_endpoint_auth_method: str = "client_secret_basic",
-                  backchannel_logout_uri: str | None = None, actor=None) -> tuple[Client, str | None]:
+                  backchannel_logout_uri: str | None = None, grant_types: list[str] | None = None,
+                  actor=None) -> tuple[Client, str | None]:
     """Create a client; returns it and its secret (None for a public client). The secret is not kept."""
     name = _validate_name(name)
+    grant_types = validate_grant_types(list(grant_types or DEFAULT_GRANT_TYPES), public=public)
     _validate_alg(id_token_signed_response_alg)
     if not public and token_endpoint_auth_method not in ("client_secret_basic", "client_secret_post"):
         raise ClientError("token_endpoint_auth_method: client_secret_basic or client_secret_post.")
@@ -80,7 +84,7 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
         name=name,
         redirect_uris=uris,
         post_logout_redirect_uris=logout_uris,
-        grant_types=list(GRANT_TYPES),
+        grant_types=grant_types,
         response_types=["code"],
         scope=DEFAULT_SCOPE,
         token_endpoint_auth_method="none" if public else token_endpoint_auth_method,
@@ -94,11 +98,13 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
     return client, secret
 
 
-def validate_grant_types(grant_types: list[str]) -> list[str]:
+def validate_grant_types(grant_types: list[str], *, public: bool = False) -> list[str]:
     unknown = [g for g in grant_types if g not in GRANT_TYPES]
     if unknown or "authorization_code" not in grant_types:
         raise ClientError(f"grant_types: supported are {', '.join(GRANT_TYPES)} (authorization_code required); "
                           f"got {', '.join(grant_types) or 'none'}.")
+    if public and "client_credentials" in grant_types:  # RFC 6749 4.4: confidential clients only
+        raise ClientError("grant_types: client_credentials is for confidential clients only.")
     return list(dict.fromkeys(grant_types))
 
 
@@ -118,7 +124,7 @@ def update_client(client: Client, *, actor=None, **changes) -> Client:
         "redirect_uris": lambda v: _uris(v, "redirect_uri", required=True),
         "post_logout_redirect_uris": lambda v: _uris(v, "post_logout_redirect_uri"),
         "backchannel_logout_uri": lambda v: validate_redirect_uri(v, "backchannel_logout_uri") if v else None,
-        "grant_types": validate_grant_types,
+        "grant_types": lambda v: validate_grant_types(v, public=client.is_public),
         "scope": validate_scope,
         "id_token_signed_response_alg": _validate_alg,
         "trusted": bool, "requires_2fa": bool, "enabled": bool,

@@ -86,14 +86,15 @@ def nonce_used(nonce: str, client_id: str) -> bool:
 
 
 def save_token(token: dict, request) -> Token:
-    """Authlib seam (server-level). A refresh keeps its grant family; a code starts a new one."""
+    """Authlib seam (server-level). A refresh keeps its grant family; a code starts a new one. Client credentials:
+    no user and no login context."""
     source = request.refresh_token or request.authorization_code
     now = clock.now()
     refresh = token.get("refresh_token")
     row = Token(
         grant_id=getattr(request.refresh_token, "grant_id", None) or new_secret(16),
         client_id=request.client.client_id,
-        user_id=request.user.id,
+        user_id=request.user.id if request.user is not None else None,
         authorization_code_id=getattr(request.authorization_code, "id", None),
         scope=token.get("scope", ""),
         access_token_hash=token_checksum(token["access_token"]),
@@ -101,10 +102,10 @@ def save_token(token: dict, request) -> Token:
         issued_at=now,
         expires_at=now + timedelta(seconds=token["expires_in"]),
         refresh_expires_at=now + timedelta(seconds=refresh_lifetime(request.client)) if refresh else None,
-        auth_time=source.auth_time,
-        amr=list(source.amr),
-        acr=source.acr,
-        sid=source.sid,
+        auth_time=source.auth_time if source else None,
+        amr=list(source.amr) if source else [],
+        acr=source.acr if source else None,
+        sid=source.sid if source else None,
     )
     db.session.add(row)
     return row
