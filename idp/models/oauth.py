@@ -128,6 +128,8 @@ class _AuthenticationContext:
 
 class AuthorizationCode(_AuthenticationContext, db.Model):
     __tablename__ = "authorization_code"
+    #: the nonce replay check at every authorize (``store.nonce_used``)
+    __table_args__ = (sa.Index("ix_authorization_code_client_id_nonce", "client_id", "nonce"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"))
@@ -160,6 +162,8 @@ class Token(_AuthenticationContext, db.Model):
     """
 
     __tablename__ = "token"
+    #: sign-out revokes the tokens of a session by ``sid`` (``revoke_tokens``, back-channel logout)
+    __table_args__ = (sa.Index("ix_token_sid", "sid"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     grant_id: Mapped[str] = mapped_column(sa.String(64), index=True)
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"), index=True)

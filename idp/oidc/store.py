@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from sqlalchemy.orm import joinedload
+from flask import current_app, g, has_app_context
 
 from .. import audit, clock
 from ..extensions import db
@@ -36,9 +37,14 @@ def active_user(user: User | None) -> User | None:
 
 
 def query_client(client_id: str) -> Client | None:
+    """The enabled client, read once per request: Authlib asks several times (client authentication, grant and
+    OIDC checks). Kept on ``g``, so nothing outlives the request or is shared between processes."""
     if not client_id or len(client_id) > 64:
         return None
-    client = db.session.scalar(sa.select(Client).where(Client.client_id == client_id))
+    found = g.setdefault("idp_clients", {}) if has_app_context() else {}
+    if client_id not in found:
+        found[client_id] = db.session.scalar(sa.select(Client).where(Client.client_id == client_id))
+    client = found[client_id]
     return client if client is not None and client.enabled else None
 
 
@@ -118,7 +124,8 @@ def refresh_lifetime(client: Client) -> int:
 def find_refresh_token(value: str) -> Token | None:
     if not value or len(value) > 512:
         return None
-    return db.session.scalar(sa.select(Token).where(Token.refresh_token_hash == token_checksum(value)))
+    return db.session.scalar(sa.select(Token).options(joinedload(Token.user))
+                             .where(Token.refresh_token_hash == token_checksum(value)))
 
 
 def consume_refresh_token(token: Token) -> Token | None:
@@ -134,7 +141,8 @@ def consume_refresh_token(token: Token) -> Token | None:
 def find_access_token(value: str) -> Token | None:
     if not value or len(value) > 512:
         return None
-    return db.session.scalar(sa.select(Token).where(Token.access_token_hash == token_checksum(value)))
+    return db.session.scalar(sa.select(Token).options(joinedload(Token.user), joinedload(Token.client))
+                             .where(Token.access_token_hash == token_checksum(value)))
 
 
 def revoke_tokens(condition) -> None:
