@@ -47,20 +47,34 @@ def reserve(key: str, free: int | None = None, hard: bool = True) -> bool:
 
     ``hard`` False (client addresses) leaves out the long cool-down, so a shared office address is only slowed.
     """
-    free = free or current_app.config["IDP_SETTINGS"].throttle.free_failures
+    return reserve_all([(key, free, hard)])
+
+
+def reserve_all(keys: list[tuple[str, int | None, bool]]) -> bool:
+    """``reserve`` for several keys, in order and in one transaction: (key, free failures or None, hard).
+
+    Stops at the first locked key (later keys are not counted), like a chain of ``reserve`` calls; one commit
+    instead of one per key. Keys are always taken in the callers' order (user, then address): no deadlock.
+    """
+    defaults = current_app.config["IDP_SETTINGS"].throttle
     now = clock.now()
-    _ensure_row(key)
-    failures = db.session.execute(
-        sa.update(ThrottleCounter)
-        .where(ThrottleCounter.key == key,
-               sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
-        .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
-        .returning(ThrottleCounter.failures)
-    ).scalar()
-    if failures is not None and (duration := lock_duration(failures, free, hard)) is not None:
-        _lock(key, now + duration)
+    _ensure_rows([key for key, _, _ in keys])
+    reserved = True
+    for key, free, hard in keys:
+        failures = db.session.execute(
+            sa.update(ThrottleCounter)
+            .where(ThrottleCounter.key == key,
+                   sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
+            .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
+            .returning(ThrottleCounter.failures)
+        ).scalar()
+        if failures is None:
+            reserved = False
+            break
+        if (duration := lock_duration(failures, free or defaults.free_failures, hard)) is not None:
+            _lock(key, now + duration)
     db.session.commit()
-    return failures is not None
+    return reserved
 
 
 def reset(key: str) -> None:
@@ -75,13 +89,14 @@ def locked_until(key: str) -> datetime | None:
     return value if value is not None and value > clock.now() else None
 
 
-def _ensure_row(key: str) -> None:
+def _ensure_rows(keys: list[str]) -> None:
     table = ThrottleCounter.__table__
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    db.session.execute(insert(table).values([{"key": key, "failures": 0} for key in keys])
+                       .on_conflict_do_nothing(index_elements=["key"]))
 
 
 def _lock(key: str, until: datetime) -> None:
