@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import Settings, load_settings
-from .db import configure_sqlite, resolve_database_url
+from .db import configure_sqlite, ping_idle_connections, resolve_database_url
 from .errors import register_error_handlers
 from .extensions import csrf, db, login_manager
 from .security.passwords import Passwords
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, settings.database.sqlite_busy_timeout)
+        if db.engine.dialect.name == "postgresql":
+            ping_idle_connections(db.engine)
     csrf.init_app(app)
     login_manager.init_app(app)
     app.extensions["idp.passwords"] = Passwords(settings.passwords)
@@ -78,7 +80,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=resolve_database_url(settings.database.url),
         SQLALCHEMY_ECHO=settings.database.echo,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True} if settings.database.url.startswith("postgresql") else {},
+        SQLALCHEMY_ENGINE_OPTIONS={},
         SESSION_COOKIE_NAME=f"__Host-{settings.session.flow_cookie_name}" if secure else settings.session.flow_cookie_name,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
