@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from flask import current_app
 
 from .. import clock
@@ -58,16 +59,12 @@ def reserve_all(keys: list[tuple[str, int | None, bool]]) -> bool:
     """
     defaults = current_app.config["IDP_SETTINGS"].throttle
     now = clock.now()
-    _ensure_rows([key for key, _, _ in keys])
     reserved = True
     for key, free, hard in keys:
-        failures = db.session.execute(
-            sa.update(ThrottleCounter)
-            .where(ThrottleCounter.key == key,
-                   sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
-            .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
-            .returning(ThrottleCounter.failures)
-        ).scalar()
+        failures = _count_attempt(key, now)
+        if failures is None and not _exists(key):  # the key's first attempt ever: make its row, count again
+            _ensure_rows([key])
+            failures = _count_attempt(key, now)
         if failures is None:
             reserved = False
             break
@@ -77,11 +74,47 @@ def reserve_all(keys: list[tuple[str, int | None, bool]]) -> bool:
     return reserved
 
 
+def _count_attempt(key: str, now: datetime) -> int | None:
+    """failures + 1 unless the key is locked (or has no row yet): the new count, else None."""
+    return db.session.execute(
+        sa.update(ThrottleCounter)
+        .where(ThrottleCounter.key == key,
+               sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
+        .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
+        .returning(ThrottleCounter.failures)
+    ).scalar()
+
+
+def _exists(key: str) -> bool:
+    return db.session.scalar(sa.select(ThrottleCounter.key).where(ThrottleCounter.key == key)) is not None
+
+
 def reset(key: str) -> None:
-    """A success: the count starts again (the caller's request commits)."""
-    db.session.execute(
-        sa.update(ThrottleCounter).where(ThrottleCounter.key == key).values(failures=0, locked_until=None)
-    )
+    """A success: the count starts again, written just before the caller's request commits.
+
+    A client address's row is shared by every login from that address (an office, a NAT); updating it early would
+    hold its row lock through the rest of the request and queue every other login from there behind it (seen in
+    ``make bench``: logins waiting on ``throttle_counter`` locks). Deferred to ``before_commit``, the lock is held
+    for the UPDATE and the COMMIT only. A rolled-back request resets nothing, as before.
+    """
+    pending = db.session.info.setdefault(_PENDING_RESETS, set())
+    pending.add(key)
+
+
+_PENDING_RESETS = "idp_throttle_resets"
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _write_resets(session: Session) -> None:
+    keys = session.info.pop(_PENDING_RESETS, None)
+    for key in sorted(keys or ()):  # one order for every request: no deadlock between two of them
+        session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
+                        .values(failures=0, locked_until=None))
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_resets(session: Session) -> None:
+    session.info.pop(_PENDING_RESETS, None)
 
 
 def locked_until(key: str) -> datetime | None:
