@@ -27,6 +27,7 @@ import aiohttp
 import pyotp
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+ERROR_DETAIL_RE = re.compile(r'<p class="muted"><code>(.*?)</p>', re.S)
 STEP = 30
 MAX_ERROR_SAMPLES = 5
 
@@ -115,7 +116,9 @@ class Browser:
                 else:
                     self.cookies[name] = morsel.value
         if response.status != expect:
-            raise FlowError(f"{method} {urlsplit(target).path}: {response.status} (expected {expect}): {body[:150]!r}")
+            detail = ERROR_DETAIL_RE.search(body)
+            raise FlowError(f"{method} {urlsplit(target).path}: {response.status} (expected {expect}): "
+                            f"{detail.group(1) if detail else body[:150]!r}")
         return response, body
 
 
