@@ -62,8 +62,8 @@ def reserve_all(keys: list[tuple[str, int | None, bool]]) -> bool:
     reserved = True
     for key, free, hard in keys:
         failures = _count_attempt(key, now)
-        if failures is None and not _exists(key):  # the key's first attempt ever: make its row, count again
-            _ensure_rows([key])
+        if failures is None:  # locked, or the key's first attempt ever: make sure its row exists, count again
+            _ensure_rows([key])  # (a row another request just made counts too: no existence check to race)
             failures = _count_attempt(key, now)
         if failures is None:
             reserved = False
@@ -83,10 +83,6 @@ def _count_attempt(key: str, now: datetime) -> int | None:
         .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
         .returning(ThrottleCounter.failures)
     ).scalar()
-
-
-def _exists(key: str) -> bool:
-    return db.session.scalar(sa.select(ThrottleCounter.key).where(ThrottleCounter.key == key)) is not None
 
 
 def reset(key: str) -> None:
