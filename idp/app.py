@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import Settings, load_settings
-from .db import configure_sqlite, engine_options, resolve_database_url
+from .db import configure_sqlite, engine_options, ping_idle_connections, resolve_database_url
 from .errors import register_error_handlers
 from .extensions import csrf, db, login_manager
 from .ops import init_operations
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, settings.database.sqlite_busy_timeout)
+        if db.engine.dialect.name == "postgresql" and settings.database.pool_pre_ping:
+            ping_idle_connections(db.engine)
     init_operations(app)  # first: its request timer and request id see every request, even one CSRF refuses
     csrf.init_app(app)
     login_manager.init_app(app)

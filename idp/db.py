@@ -2,12 +2,14 @@
 
 SQLite is the embedded default: WAL journal, foreign keys on, and every transaction opened with BEGIN IMMEDIATE so
 that single-use items (codes, refresh tokens) are consumed by exactly one writer. PostgreSQL runs at READ COMMITTED,
-where ``UPDATE ... WHERE consumed_at IS NULL`` has the same one-winner property.
+where ``UPDATE ... WHERE consumed_at IS NULL`` has the same one-winner property. A pooled PostgreSQL connection is
+checked before use only when it has been idle for a while (``ping_idle_connections``), not on every request.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -71,9 +73,9 @@ def engine_options(database) -> dict:
 
     Every wait on the database is bounded, so an unreachable database fails a request (503) instead of hanging it:
     ``pool_timeout`` for a free connection, ``connect_timeout`` for a new one (and, as libpq's ``tcp_user_timeout``,
-    for sent data left unacknowledged), ``statement_timeout`` for a query. Pre-ping replaces connections that a
-    database restart broke; a disconnect seen mid-request invalidates the whole pool, so idp recovers without a
-    restart. SQLite keeps SQLAlchemy's defaults.
+    for sent data left unacknowledged), ``statement_timeout`` for a query. With ``pool_pre_ping`` a connection idle
+    for a while is checked before use (``ping_idle_connections``, installed by the app) and replaced if a database
+    restart broke it; a disconnect seen mid-request invalidates the whole pool, so idp recovers without a restart. SQLite keeps SQLAlchemy's defaults.
     """
     if not database.url.startswith("postgresql"):
         return {}
@@ -82,10 +84,38 @@ def engine_options(database) -> dict:
         "pool_size": database.pool_size,
         "max_overflow": database.max_overflow,
         "pool_timeout": database.pool_timeout,
-        "pool_pre_ping": database.pool_pre_ping,
+        "pool_pre_ping": False,  # ping_idle_connections instead: no round trip on a busy pool
         "connect_args": {"connect_timeout": database.connect_timeout, "options": options,
                          "tcp_user_timeout": database.connect_timeout * 1000, "application_name": "idp"},
     }
+
+
+def ping_idle_connections(engine: sa.Engine, idle_seconds: float = 10) -> None:
+    """Before handing out a pooled connection idle for more than ``idle_seconds``, check it with ``SELECT 1``; a
+    dead one (database restarted, idle connection cut by a firewall) is replaced before the request sees it.
+
+    SQLAlchemy's ``pool_pre_ping`` does the same on every checkout: one more round trip per request (a tenth of
+    the token endpoint's queries, measured by ``make bench``). A busy connection was just used, so it is not
+    pinged; if the database dies under it, the request fails and the pool drops the connection, as it would
+    after a ping that raced the failure.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["idp_idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        since = record.info.get("idp_idle_since")
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # any driver error: the pool retries with a new connection
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def resolve_database_url(url: str) -> str:

@@ -10,6 +10,7 @@ import os
 import secrets
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
@@ -129,3 +130,41 @@ def browser(client):
 @pytest.fixture
 def authz(rp):
     return AuthorizationRequest(rp)
+
+
+class QueryLog:
+    """The SQL statements the app sends while counting (``with queries.counting(): ...``), in order."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+        self.active = False
+
+    def counting(self):
+        log = self
+
+        class _Counting:
+            def __enter__(self):
+                log.statements.clear()
+                log.active = True
+                return log
+
+            def __exit__(self, *exc):
+                log.active = False
+
+        return _Counting()
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def record(self, conn, cursor, statement, parameters, context, executemany):
+        if self.active:
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def queries(app):
+    """Counts the SQL statements sent to the database (an engine event: every query, ORM or Core, commit not)."""
+    log = QueryLog()
+    sa.event.listen(db.engine, "before_cursor_execute", log.record)
+    yield log
+    sa.event.remove(db.engine, "before_cursor_execute", log.record)

@@ -31,8 +31,10 @@ def has_second_factor(user: User) -> bool:
     return bool(enrolled_methods(user))
 
 
-def default_method(user: User) -> str | None:
-    enrolled = enrolled_methods(user)
+def default_method(user: User, enrolled: list[str] | None = None) -> str | None:
+    """The user's chosen method if still enrolled, else the first one; ``enrolled`` saves looking them up again
+    (``login_methods``' list will do: recovery comes last and is never a default)."""
+    enrolled = [m for m in (enrolled if enrolled is not None else enrolled_methods(user)) if m in ENROLLABLE]
     if user.default_method in enrolled:
         return user.default_method
     return enrolled[0] if enrolled else None

@@ -58,7 +58,7 @@ def check_password(username: str, password: str) -> User:
     """The password step with throttling per username and per client address."""
     settings = current_app.config["IDP_SETTINGS"].throttle
     user_key, ip_key = throttle.password_key(username), throttle.ip_key(request.remote_addr)
-    if not throttle.reserve(user_key) or not throttle.reserve(ip_key, free=settings.ip_free_failures, hard=False):
+    if not throttle.reserve_all([(user_key, None, True), (ip_key, settings.ip_free_failures, False)]):
         _login_failed(username, "throttled")
     try:
         user = authenticate_password(username, password)
@@ -96,7 +96,7 @@ def check_second_factor(flow: LoginFlow, method_id: str, code: str, remember: bo
     key = throttle.second_factor_key(user.id)
     ip_key = throttle.ip_key(request.remote_addr, "second_factor")
     ip_free = current_app.config["IDP_SETTINGS"].throttle.ip_free_failures
-    if not throttle.reserve(key) or not throttle.reserve(ip_key, free=ip_free, hard=False):
+    if not throttle.reserve_all([(key, None, True), (ip_key, ip_free, False)]):
         audit.record("second_factor_failed", subject=user, method=method_id, reason="throttled")
         raise SecondFactorFailed(webauthn.WebauthnFailed.public if method_id == "webauthn" else None,
                                  detail="throttled")

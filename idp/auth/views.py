@@ -57,8 +57,9 @@ def login():
         login_flow.start_flow(user, uid, amr=["pwd"])
         db.session.commit()
         return redirect(url_for("auth.new_password"), code=303)
-    device = devices.remembered_device(user) if login_flow.has_second_factor(user) else None
-    if login_flow.has_second_factor(user) and device is None:
+    two_factor = login_flow.has_second_factor(user)
+    device = devices.remembered_device(user) if two_factor else None
+    if two_factor and device is None:
         login_flow.start_flow(user, uid, amr=["pwd"])
         db.session.commit()
         return redirect(url_for("auth.second_factor", uid=uid) if uid else url_for("auth.second_factor"), code=303)
@@ -146,7 +147,7 @@ def second_factor():
     if flow.user.password_change_required:
         return redirect(url_for("auth.new_password"), code=303)  # the new password comes before the second factor
     methods = login_flow.login_methods(flow.user)
-    method_id = request.values.get("method") or login_flow.default_method(flow.user)
+    method_id = request.values.get("method") or login_flow.default_method(flow.user, enrolled=methods)
     if method_id not in methods:
         abort(400, description="That sign-in method is not available for your account.")
     if request.method == "GET":

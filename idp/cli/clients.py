@@ -53,7 +53,9 @@ def clients():
               help="For confidential clients; private_key_jwt needs --jwks-uri or --jwks-file.")
 @click.option("--jwks-uri", default=None, help="private_key_jwt: where idp reads the client's public keys.")
 @click.option("--jwks-file", type=click.File("r"), default=None, help="private_key_jwt: the public keys (JWK Set).")
-@click.option("--grant-type", "grant_types", multiple=True, help="Default: authorization_code and refresh_token.")
+@click.option("--grant-type", "grant_types", multiple=True,
+              help="Repeatable (default: authorization_code, refresh_token); client_credentials for a confidential "
+                   "client that calls APIs for itself.")
 @click.option("--scope", default=None, help="Default: openid profile email offline_access.")
 @click.option("--requires-2fa", is_flag=True, help="Its users must use a second factor.")
 @click.option("--id-token-alg", "id_token_signed_response_alg", type=click.Choice(list(ID_TOKEN_ALGS)),

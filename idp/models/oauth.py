@@ -128,6 +128,8 @@ class _AuthenticationContext:
 
 class AuthorizationCode(_AuthenticationContext, db.Model):
     __tablename__ = "authorization_code"
+    #: the nonce replay check at every authorize (``store.nonce_used``)
+    __table_args__ = (sa.Index("ix_authorization_code_client_id_nonce", "client_id", "nonce"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"))
@@ -154,13 +156,18 @@ class AuthorizationCode(_AuthenticationContext, db.Model):
 
 
 class Token(_AuthenticationContext, db.Model):
-    """One issuance: an access token and maybe a refresh token. Rotation makes a new row in the same ``grant_id``."""
+    """One issuance: an access token and maybe a refresh token. Rotation makes a new row in the same ``grant_id``.
+
+    A client-credentials token has no user and no login behind it: ``user_id``, ``auth_time`` and ``acr`` are None.
+    """
 
     __tablename__ = "token"
+    #: sign-out revokes the tokens of a session by ``sid`` (``revoke_tokens``, back-channel logout)
+    __table_args__ = (sa.Index("ix_token_sid", "sid"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     grant_id: Mapped[str] = mapped_column(sa.String(64), index=True)
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("client.client_id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     authorization_code_id: Mapped[Optional[int]] = mapped_column(
         sa.ForeignKey("authorization_code.id", ondelete="SET NULL"), index=True
     )
@@ -172,7 +179,9 @@ class Token(_AuthenticationContext, db.Model):
     refresh_expires_at: Mapped[Optional[datetime]]
     refresh_used_at: Mapped[Optional[datetime]]
     revoked_at: Mapped[Optional[datetime]]
-    user: Mapped[User] = relationship()
+    auth_time: Mapped[Optional[datetime]] = mapped_column(nullable=True)
+    acr: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    user: Mapped[Optional[User]] = relationship()
     client: Mapped[Client] = relationship()
 
     # Authlib TokenMixin protocol
@@ -191,7 +200,7 @@ class Token(_AuthenticationContext, db.Model):
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
 
-    def get_user(self) -> User:
+    def get_user(self) -> Optional[User]:
         return self.user
 
     def get_client(self) -> Client:

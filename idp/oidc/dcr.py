@@ -35,7 +35,7 @@ from .. import audit
 from ..extensions import db
 from ..models import Client
 from . import registration
-from .registration import DEFAULT_SCOPE, GRANT_TYPES, ClientError
+from .registration import DEFAULT_GRANT_TYPES, DEFAULT_SCOPE, ClientError
 
 #: RFC 7591 2 metadata idp understands → (the service's keyword, JSON type)
 METADATA = {
@@ -53,7 +53,8 @@ METADATA = {
 }
 #: what an omitted field means in a full replace (RFC 7592 2.2): what a new registration gets
 REPLACE_DEFAULTS = {"name": "", "redirect_uris": [], "post_logout_redirect_uris": [], "backchannel_logout_uri": None,
-                    "grant_types": list(GRANT_TYPES), "scope": DEFAULT_SCOPE, "id_token_signed_response_alg": "RS256",
+                    "grant_types": list(DEFAULT_GRANT_TYPES), "scope": DEFAULT_SCOPE,
+                    "id_token_signed_response_alg": "RS256",
                     "jwks": None, "jwks_uri": None}
 #: RFC 7592 2.2: assigned by the server, never sent in an update
 SERVER_ASSIGNED = ("registration_access_token", "registration_client_uri", "client_secret_expires_at",

@@ -14,6 +14,7 @@ from .client_keys import ASSERTION_ALGS
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import CLIENT_AUTH_METHODS, S256CodeChallenge
 from .keys import load_keyring
+from .registration import GRANT_TYPES
 
 
 def provider_metadata() -> dict:
@@ -38,7 +39,7 @@ def provider_metadata() -> dict:
         "scopes_supported": claims.SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": load_keyring(settings.keys.dir).algorithms,
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,

@@ -30,7 +30,7 @@ def find_token(value: str, hint: str | None) -> Found | None:
 
 def is_active(row: Token, kind: str) -> bool:
     now = clock.now()
-    if row.revoked_at is not None or row.user.disabled or not row.client.enabled:
+    if row.revoked_at is not None or (row.user is not None and row.user.disabled) or not row.client.enabled:
         return False
     if kind == "refresh_token":
         return row.refresh_used_at is None and row.refresh_expires_at is not None and row.refresh_expires_at > now
@@ -66,18 +66,19 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             return {"active": False}
         row, kind = token.found
         expires = row.refresh_expires_at if kind == "refresh_token" else row.expires_at
-        return {
+        payload = {
             "active": True,
             "scope": row.scope,
             "client_id": row.client_id,
-            "username": row.user.username,
-            "sub": row.user.subject,
             "aud": row.client_id,
             "iss": current_app.config["IDP_SETTINGS"].issuer,
             "token_type": "refresh_token" if kind == "refresh_token" else "Bearer",
             "iat": int(row.issued_at.timestamp()),
             "exp": int(expires.timestamp()),
         }
+        if row.user is not None:  # client-credentials tokens have no user (RFC 7662 2.2: sub, username optional)
+            payload.update(username=row.user.username, sub=row.user.subject)
+        return payload
 
 
 class _Checked:

@@ -1,4 +1,5 @@
-"""Authlib grant subclasses: authorization code with S256-only PKCE and OIDC, and rotating refresh tokens.
+"""Authlib grant subclasses: authorization code with S256-only PKCE and OIDC, rotating refresh tokens, and client
+credentials for confidential clients registered for it (RFC 6749 4.4: no ID token, no refresh token, no user).
 
 Each seam is a few lines that call the storage. Codes and refresh tokens are consumed atomically when they are
 looked up, so two concurrent redemptions have exactly one winner; a second use revokes what the first one got
@@ -20,6 +21,9 @@ from . import claims, store
 from .keys import load_keyring
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+#: scopes that only mean something for a signed-in person: never granted to a client acting for itself
+USER_SCOPES = {"openid", "offline_access"}
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -84,6 +88,22 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         refresh_token.revoked_at = clock.now()
 
 
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """RFC 6749 4.4 for confidential clients whose ``grant_types`` include it. The token carries the requested scopes
+    the client is registered for; ``openid`` and ``offline_access`` are refused (there is no person to identify and
+    no refresh token, RFC 6749 4.4.3)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        requested = set((self.request.payload.scope or "").split())
+        if requested & USER_SCOPES:
+            raise InvalidScopeError("'openid' and 'offline_access' need a user; not for client credentials.")
+        if not requested <= set(self.request.client.scope.split()):
+            raise InvalidScopeError("The client is not registered for the requested scope.")
+
+
 class OpenIDCode(_OpenIDCode):
     """ID tokens signed with the key for the client's algorithm, carrying ``kid``, ``sid``, ``auth_time``, amr, acr."""
 
@@ -123,4 +143,4 @@ class OpenIDCode(_OpenIDCode):
                                                            settings.keys.rotation_lead_time)
 
 
-__all__ = ["AuthorizationCodeGrant", "RefreshTokenGrant", "OpenIDCode", "S256CodeChallenge", "is_openid_scope"]
+__all__ = ["AuthorizationCodeGrant", "ClientCredentialsGrant", "RefreshTokenGrant", "OpenIDCode", "S256CodeChallenge", "is_openid_scope"]

@@ -33,7 +33,9 @@ from .claims import SCOPES_SUPPORTED
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_SCOPE = "openid profile email offline_access"
-GRANT_TYPES = ("authorization_code", "refresh_token")
+#: what idp supports; a new client gets DEFAULT_GRANT_TYPES, client_credentials only when asked for (confidential)
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
 
 
@@ -87,9 +89,9 @@ def create_client(*, name: str, redirect_uris: list[str], public: bool = False, 
     _apply(client, dict(
         name=name, redirect_uris=redirect_uris, post_logout_redirect_uris=list(post_logout_redirect_uris),
         backchannel_logout_uri=backchannel_logout_uri,
-        grant_types=list(GRANT_TYPES) if grant_types is None else grant_types,
-        scope=DEFAULT_SCOPE if scope is None else scope, id_token_signed_response_alg=id_token_signed_response_alg, jwks=jwks,
-        jwks_uri=jwks_uri, trusted=trusted, requires_2fa=requires_2fa, enabled=enabled,
+        grant_types=list(DEFAULT_GRANT_TYPES) if grant_types is None else grant_types,
+        scope=DEFAULT_SCOPE if scope is None else scope, id_token_signed_response_alg=id_token_signed_response_alg,
+        jwks=jwks, jwks_uri=jwks_uri, trusted=trusted, requires_2fa=requires_2fa, enabled=enabled,
         access_token_lifetime=access_token_lifetime, id_token_lifetime=id_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime))
     _check_consistency(client)
@@ -195,7 +197,8 @@ def _change_auth_method(client: Client, method: str) -> None:
 
 
 def _check_consistency(client: Client) -> None:
-    """Rules across fields (RFC 7591 2): private_key_jwt needs exactly one of jwks and jwks_uri, others none."""
+    """Rules across fields (RFC 7591 2): private_key_jwt needs exactly one of jwks and jwks_uri, others none; the
+    client-credentials grant needs a confidential client."""
     if client.jwks and client.jwks_uri:
         raise ClientError("jwks_uri: give jwks or jwks_uri, not both.")
     if client.token_endpoint_auth_method == "private_key_jwt":
@@ -204,6 +207,8 @@ def _check_consistency(client: Client) -> None:
                               "as jwks or jwks_uri.")
     elif client.jwks or client.jwks_uri:
         raise ClientError("jwks: public keys are only used with token_endpoint_auth_method private_key_jwt.")
+    if client.is_public and "client_credentials" in client.grant_types:  # RFC 6749 4.4: confidential clients only
+        raise ClientError("grant_types: client_credentials is for confidential clients only.")
 
 
 def _validate_jwks(value):

@@ -20,7 +20,7 @@ from . import claims, store
 from .client_auth import METHOD as PRIVATE_KEY_JWT, PrivateKeyJWT
 from .dcr import ConfigurationEndpoint, RegistrationEndpoint
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
-from .grants import AuthorizationCodeGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
+from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, OpenIDCode, RefreshTokenGrant, S256CodeChallenge
 
 
 class AuthorizationServer(_FlaskAuthorizationServer):
@@ -46,9 +46,10 @@ class IssuerParameter(_IssuerParameter):
 
 class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string):
-        """Authlib seam. Finds the access token by checksum; tokens of disabled users or clients are not valid."""
+        """Authlib seam. Finds the access token by checksum; tokens of disabled users or clients are not valid, nor
+        are client-credentials tokens (no user: nothing for userinfo to describe)."""
         token = store.find_access_token(token_string)
-        if token is None or token.user.disabled or not token.client.enabled:
+        if token is None or token.user is None or token.user.disabled or not token.client.enabled:
             return None
         return token
 
@@ -70,6 +71,7 @@ def init_oidc(app) -> AuthorizationServer:
     server.register_token_generator("default", BearerTokenGenerator(_random_token, _random_token, _access_lifetime))
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)])
     server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
     server.register_extension(IssuerParameter())
     protector = ResourceProtector()
     protector.register_token_validator(BearerTokenValidator())

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from sqlalchemy.orm import joinedload
+from flask import current_app, g, has_app_context
 
 from .. import audit, clock
 from ..extensions import db
@@ -37,9 +38,14 @@ def active_user(user: User | None) -> User | None:
 
 
 def query_client(client_id: str) -> Client | None:
+    """The enabled client, read once per request: Authlib asks several times (client authentication, grant and
+    OIDC checks). Kept on ``g``, so nothing outlives the request or is shared between processes."""
     if not client_id or len(client_id) > 64:
         return None
-    client = db.session.scalar(sa.select(Client).where(Client.client_id == client_id))
+    found = g.setdefault("idp_clients", {}) if has_app_context() else {}
+    if client_id not in found:
+        found[client_id] = db.session.scalar(sa.select(Client).where(Client.client_id == client_id))
+    client = found[client_id]
     return client if client is not None and client.enabled else None
 
 
@@ -87,14 +93,15 @@ def nonce_used(nonce: str, client_id: str) -> bool:
 
 
 def save_token(token: dict, request) -> Token:
-    """Authlib seam (server-level). A refresh keeps its grant family; a code starts a new one."""
+    """Authlib seam (server-level). A refresh keeps its grant family; a code starts a new one. Client credentials:
+    no user and no login context."""
     source = request.refresh_token or request.authorization_code
     now = clock.now()
     refresh = token.get("refresh_token")
     row = Token(
         grant_id=getattr(request.refresh_token, "grant_id", None) or new_secret(16),
         client_id=request.client.client_id,
-        user_id=request.user.id,
+        user_id=request.user.id if request.user is not None else None,
         authorization_code_id=getattr(request.authorization_code, "id", None),
         scope=token.get("scope", ""),
         access_token_hash=token_checksum(token["access_token"]),
@@ -102,10 +109,10 @@ def save_token(token: dict, request) -> Token:
         issued_at=now,
         expires_at=now + timedelta(seconds=token["expires_in"]),
         refresh_expires_at=now + timedelta(seconds=refresh_lifetime(request.client)) if refresh else None,
-        auth_time=source.auth_time,
-        amr=list(source.amr),
-        acr=source.acr,
-        sid=source.sid,
+        auth_time=source.auth_time if source else None,
+        amr=list(source.amr) if source else [],
+        acr=source.acr if source else None,
+        sid=source.sid if source else None,
     )
     db.session.add(row)
     count_token_issued(request.payload.grant_type)
@@ -119,7 +126,8 @@ def refresh_lifetime(client: Client) -> int:
 def find_refresh_token(value: str) -> Token | None:
     if not value or len(value) > 512:
         return None
-    return db.session.scalar(sa.select(Token).where(Token.refresh_token_hash == token_checksum(value)))
+    return db.session.scalar(sa.select(Token).options(joinedload(Token.user))
+                             .where(Token.refresh_token_hash == token_checksum(value)))
 
 
 def consume_refresh_token(token: Token) -> Token | None:
@@ -135,7 +143,8 @@ def consume_refresh_token(token: Token) -> Token | None:
 def find_access_token(value: str) -> Token | None:
     if not value or len(value) > 512:
         return None
-    return db.session.scalar(sa.select(Token).where(Token.access_token_hash == token_checksum(value)))
+    return db.session.scalar(sa.select(Token).options(joinedload(Token.user), joinedload(Token.client))
+                             .where(Token.access_token_hash == token_checksum(value)))
 
 
 def revoke_tokens(condition) -> None:

@@ -18,7 +18,7 @@ from .. import clock
 from ..auth.flow import start_flow
 from ..auth.sessions import current_login_session
 from ..extensions import csrf, db
-from . import interactions, logout, policy
+from . import interactions, logout, policy, published
 from .discovery import provider_metadata
 from .keys import load_keyring
 from .server import authorization_server, stored_request
@@ -198,18 +198,13 @@ def end_session():
 
 @bp.get("/.well-known/openid-configuration")
 def discovery():
-    response = jsonify(provider_metadata())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return published.document("discovery", provider_metadata, published.DISCOVERY_MAX_AGE)
 
 
 @bp.get("/jwks.json")
 def jwks():
-    response = jsonify(load_keyring(current_app.config["IDP_SETTINGS"].keys.dir).jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    keys_dir = current_app.config["IDP_SETTINGS"].keys.dir
+    return published.document("jwks", lambda: load_keyring(keys_dir).jwks(), published.jwks_max_age())
 
 
 # Dynamic Client Registration (RFC 7591) and client configuration (RFC 7592): the protocol is in dcr.py.

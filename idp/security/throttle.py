@@ -51,14 +51,23 @@ def reserve(key: str, free: int | None = None, hard: bool = True) -> bool:
 
     ``hard`` False (client addresses) leaves out the long cool-down, so a shared office address is only slowed.
     """
-    allowed = store().reserve(key, policy(free, hard))
-    if not allowed:
-        count_throttled(key)
-    return allowed
+    return reserve_all([(key, free, hard)])
+
+
+def reserve_all(keys: list[tuple[str, int | None, bool]]) -> bool:
+    """``reserve`` for several keys, in order and in one step: (key, free failures or None, hard).
+
+    Stops at the first locked key (later keys are not counted), like a chain of ``reserve`` calls, with one commit
+    instead of one per key. Keys are always taken in the callers' order (user, then address): no deadlock.
+    """
+    locked = store().reserve_all([(key, policy(free, hard)) for key, free, hard in keys])
+    if locked is not None:
+        count_throttled(locked)
+    return locked is None
 
 
 def reset(key: str) -> None:
-    """A success: the count starts again (in the database, committed with the caller's request)."""
+    """A success: the count starts again (in the database, written just before the caller's request commits)."""
     store().reset(key)
 
 

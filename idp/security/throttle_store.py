@@ -1,7 +1,7 @@
 """Where throttling counters live: the database (default) or Redis, behind one small interface.
 
 Both stores give the same answers for the same calls (tests/security/test_throttle_stores.py runs one contract
-against each). Each ``reserve`` is one atomic step: refuse while locked, else count the attempt and, if that count
+against each). Each reservation is one atomic step: refuse while locked, else count the attempt and, if that count
 earns a lock, set it, so parallel guesses cannot slip past a limit. The database does it with one conditional
 ``UPDATE``; Redis with one Lua script. Redis forgets a key ``hard_lock`` seconds after its last failure or the end of
 its lock; the database keeps it until a success.
@@ -19,6 +19,7 @@ from typing import Protocol
 
 import redis
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from .. import clock
 from ..extensions import db
@@ -48,8 +49,9 @@ class LockPolicy:
 
 
 class ThrottleStore(Protocol):
-    def reserve(self, key: str, policy: LockPolicy) -> bool:
-        """Count one attempt; False (and nothing counted) while the key is locked."""
+    def reserve_all(self, keys: list[tuple[str, LockPolicy]]) -> str | None:
+        """Count one attempt on each key in order; at the first locked key stop (nothing more counted) and
+        return it. None when every attempt was counted."""
 
     def reset(self, key: str) -> None:
         """A success: the count starts again."""
@@ -58,32 +60,55 @@ class ThrottleStore(Protocol):
         """The end of the key's lock, if it is locked now."""
 
 
-class DatabaseStore:
-    """Counters in ``throttle_counter``; ``reserve`` commits, ``reset`` is committed with the request."""
+class OneKey:
+    """``reserve`` for a single key, shared by the stores."""
 
     def reserve(self, key: str, policy: LockPolicy) -> bool:
+        """Count one attempt; False (and nothing counted) while the key is locked."""
+        return self.reserve_all([(key, policy)]) is None
+
+
+class DatabaseStore(OneKey):
+    """Counters in ``throttle_counter``; ``reserve_all`` commits, ``reset`` is written just before the request's
+    own commit."""
+
+    def reserve_all(self, keys: list[tuple[str, LockPolicy]]) -> str | None:
         now = clock.now()
-        self._ensure_row(key)
-        failures = db.session.execute(
+        locked = None
+        for key, policy in keys:
+            failures = self._count_attempt(key, now)
+            if failures is None:  # locked, or the key's first attempt ever: make sure its row exists, count again
+                self._ensure_row(key)  # (a row another request just made counts too: no existence check to race)
+                failures = self._count_attempt(key, now)
+            if failures is None:
+                locked = key
+                break
+            if (seconds := policy.lock_seconds(failures)) is not None:
+                db.session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
+                                   .values(locked_until=now + timedelta(seconds=seconds)))
+        db.session.commit()  # PostgreSQL: the rows stay locked until here, so a lock is set before a rival reads
+        return locked
+
+    def reset(self, key: str) -> None:
+        """Deferred to ``before_commit``: a client address's row is shared by every login from that address (an
+        office, a NAT); updating it early would hold its row lock through the rest of the request and queue every
+        other login from there behind it (seen in ``make bench``). A rolled-back request resets nothing."""
+        db.session.info.setdefault(_PENDING_RESETS, set()).add(key)
+
+    def locked_until(self, key: str) -> datetime | None:
+        value = db.session.scalar(sa.select(ThrottleCounter.locked_until).where(ThrottleCounter.key == key))
+        return value if value is not None and value > clock.now() else None
+
+    @staticmethod
+    def _count_attempt(key: str, now: datetime) -> int | None:
+        """failures + 1 unless the key is locked (or has no row yet): the new count, else None."""
+        return db.session.execute(
             sa.update(ThrottleCounter)
             .where(ThrottleCounter.key == key,
                    sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
             .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
             .returning(ThrottleCounter.failures)
         ).scalar()
-        if failures is not None and (seconds := policy.lock_seconds(failures)) is not None:
-            db.session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
-                               .values(locked_until=now + timedelta(seconds=seconds)))
-        db.session.commit()  # PostgreSQL: the row stays locked until here, so the lock is set before a rival reads
-        return failures is not None
-
-    def reset(self, key: str) -> None:
-        db.session.execute(
-            sa.update(ThrottleCounter).where(ThrottleCounter.key == key).values(failures=0, locked_until=None))
-
-    def locked_until(self, key: str) -> datetime | None:
-        value = db.session.scalar(sa.select(ThrottleCounter.locked_until).where(ThrottleCounter.key == key))
-        return value if value is not None and value > clock.now() else None
 
     @staticmethod
     def _ensure_row(key: str) -> None:
@@ -93,6 +118,22 @@ class DatabaseStore:
             from sqlalchemy.dialects.sqlite import insert
         db.session.execute(insert(ThrottleCounter.__table__).values(key=key, failures=0)
                            .on_conflict_do_nothing(index_elements=["key"]))
+
+
+_PENDING_RESETS = "idp_throttle_resets"
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _write_resets(session: Session) -> None:
+    keys = session.info.pop(_PENDING_RESETS, None)
+    for key in sorted(keys or ()):  # one order for every request: no deadlock between two of them
+        session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
+                        .values(failures=0, locked_until=None))
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_resets(session: Session) -> None:
+    session.info.pop(_PENDING_RESETS, None)
 
 
 #: KEYS[1] the counter hash {failures, locked_until (ms)}; ARGV now_ms, free, base_delay, max_delay, hard_limit,
@@ -120,7 +161,7 @@ return 1
 """
 
 
-class RedisStore:
+class RedisStore(OneKey):
     """Counters as Redis hashes under ``<prefix>throttle:<key>``."""
 
     def __init__(self, client: redis.Redis, prefix: str):
@@ -128,10 +169,13 @@ class RedisStore:
         self.prefix = prefix + "throttle:"
         self._reserve = client.register_script(RESERVE_SCRIPT)
 
-    def reserve(self, key: str, policy: LockPolicy) -> bool:
-        args = [_ms(clock.now()), policy.free, policy.base_delay, policy.max_delay, policy.hard_limit,
-                policy.hard_lock, int(policy.hard)]
-        return self._reserve(keys=[self.prefix + key], args=args) == 1
+    def reserve_all(self, keys: list[tuple[str, LockPolicy]]) -> str | None:
+        for key, policy in keys:
+            args = [_ms(clock.now()), policy.free, policy.base_delay, policy.max_delay, policy.hard_limit,
+                    policy.hard_lock, int(policy.hard)]
+            if self._reserve(keys=[self.prefix + key], args=args) != 1:
+                return key
+        return None
 
     def reset(self, key: str) -> None:
         self.client.delete(self.prefix + key)
@@ -142,15 +186,15 @@ class RedisStore:
         return ends if ends is not None and ends > clock.now() else None
 
 
-class FallbackStore:
+class FallbackStore(OneKey):
     """Redis first; the database for any call Redis does not answer. Never "allow" on an error."""
 
     def __init__(self, primary: RedisStore, fallback: DatabaseStore):
         self.primary = primary
         self.fallback = fallback
 
-    def reserve(self, key: str, policy: LockPolicy) -> bool:
-        return self._call("reserve", key, policy)
+    def reserve_all(self, keys: list[tuple[str, LockPolicy]]) -> str | None:
+        return self._call("reserve_all", keys)
 
     def reset(self, key: str) -> None:
         self._call("reset", key)

