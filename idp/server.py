@@ -6,9 +6,9 @@ gracefully: workers finish their requests within ``server.graceful_timeout`` sec
 the master makes a fresh ``PROMETHEUS_MULTIPROC_DIR`` before forking and tidies after workers (``ops.metrics``).
 
 Each worker keeps glibc's malloc to one arena (``post_fork``). argon2id takes 19 MiB per password check; with the
-default of one arena per thread, every gthread thread kept its own 19 MiB after its first login (a worker with four
-threads sat at ~170 MB instead of ~90 MB after a burst of logins, measured by ``make bench``). With one arena the
-buffers are reused and given back, at no measurable CPU cost (Python's small objects do not use malloc's arenas).
+default of one arena per thread, every gthread thread kept its own 19 MiB after its first login (workers with four
+threads grew from ~90 MB to ~155-172 MB in ``make bench``; with one arena, 97-135 MB). The buffers are reused and
+mostly given back, at no measurable CPU cost (Python's small objects do not use malloc's arenas).
 """
 
 from __future__ import annotations
