@@ -15,6 +15,7 @@ from joserfc import jws
 
 from helpers import AuthorizationRequest, decode_id_token, query
 from idp.oidc.keys import load_keyring
+from production_rig import build_rig
 from production_helpers import ISSUER, Journey, count_rows
 
 pytestmark = pytest.mark.e2e
@@ -25,8 +26,6 @@ WRONG_PASSWORD = "Incorrect username or password."
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory):
-    from conftest import build_rig
-
     rig = build_rig(tmp_path_factory.mktemp("two-processes"), people={"pair": (8, True)})
     yield rig
     rig.stop()
