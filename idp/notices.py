@@ -1,28 +1,60 @@
-"""Notices to a user's email address about changes to their sign-in (a second channel, NIST SP 800-63B 6.1.2)."""
+"""Notices to a user's email address about changes to their sign-in (a second channel, NIST SP 800-63B 6.1.2).
+
+A notice never undoes or blocks the change it reports. Through SMTP it is sent after the request's transaction
+commits, from a background thread, so a slow or hanging mail server holds no database lock or connection and
+delays no one; a rolled-back change sends nothing. The console sender keeps writing its outbox row inside the
+transaction (it is a database write, committed or rolled back with the change).
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Session
 
-from .delivery import DeliveryError, send_email
+from .delivery import DeliveryError, email_sender, send_email
+from .extensions import db
 from .models import User
 
 log = logging.getLogger(__name__)
 
+QUEUE_KEY = "idp.pending_notices"
 
-def notify(user: User, subject: str, what_happened: str) -> bool:
-    """Tell the user; a failed notice is logged and never undoes or blocks the change itself."""
-    issuer = current_app.config["IDP_SETTINGS"].issuer
+
+def notify(user: User, subject: str, what_happened: str) -> None:
+    """Tell the user (now for the console outbox; after the commit through SMTP)."""
+    settings = current_app.config["IDP_SETTINGS"]
     body = (
         f"Hello {user.display_name},\n\n{what_happened}\n\n"
         "If this was you, there is nothing to do. If it was not, sign in and review your security settings at\n"
-        f"{issuer}/account/security, and tell your account owner.\n"
+        f"{settings.issuer}/account/security, and tell your account owner.\n"
     )
-    try:
+    if settings.email.sender == "console":
         send_email(user.email, subject, body)
-        return True
-    except DeliveryError as exc:
-        log.warning("notice %r to user %s not sent: %s", subject, user.id, exc)
-        return False
+        return
+    db.session.info.setdefault(QUEUE_KEY, []).append((settings, user.id, user.email, subject, body))
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _send_queued(session) -> None:
+    notices = session.info.pop(QUEUE_KEY, None)
+    if notices:
+        threading.Thread(target=_send, args=(notices,), name="notices", daemon=True).start()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_queued(session) -> None:
+    session.info.pop(QUEUE_KEY, None)
+
+
+def _send(notices) -> None:
+    for settings, user_id, to, subject, body in notices:
+        try:
+            email_sender(settings).send(to, subject, body)
+        except DeliveryError as exc:
+            log.warning("notice %r to user %s not sent: %s", subject, user_id, exc)
+        except Exception:  # a background thread must not die silently
+            log.exception("notice %r to user %s not sent", subject, user_id)

@@ -212,8 +212,9 @@ class IdpProcess:
         return self.log_path.read_text(errors="replace")[-6000:]
 
     def terminate(self) -> None:
+        """gunicorn's quick shutdown (SIGQUIT); the graceful SIGTERM has its own test in tests/cli/test_serve.py."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGQUIT)
 
     def stop(self) -> None:
         self.terminate()
