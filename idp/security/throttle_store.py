@@ -93,7 +93,7 @@ class DatabaseStore(OneKey):
         """Deferred to ``before_commit``: a client address's row is shared by every login from that address (an
         office, a NAT); updating it early would hold its row lock through the rest of the request and queue every
         other login from there behind it (seen in ``make bench``). A rolled-back request resets nothing."""
-        db.session.info.setdefault(_PENDING_RESETS, set()).add(key)
+        db.session.info.setdefault(_PENDING_RESETS, {})[key] = None  # an ordered set
 
     def locked_until(self, key: str) -> datetime | None:
         value = db.session.scalar(sa.select(ThrottleCounter.locked_until).where(ThrottleCounter.key == key))
@@ -126,7 +126,10 @@ _PENDING_RESETS = "idp_throttle_resets"
 @sa.event.listens_for(Session, "before_commit")
 def _write_resets(session: Session) -> None:
     keys = session.info.pop(_PENDING_RESETS, None)
-    for key in sorted(keys or ()):  # one order for every request: no deadlock between two of them
+    # In the order they were reset, which is the order they were reserved (user, then address) in every caller: the
+    # same order as reserve_all takes its row locks, so a commit and a rival's reservation cannot deadlock (sorted,
+    # "ip:..." came first and PostgreSQL aborted one of them).
+    for key in keys or ():
         session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
                         .values(failures=0, locked_until=None))
 
