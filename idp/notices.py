@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from .delivery import DeliveryError, email_sender, send_email
+from .delivery import DeliveryError, send_email
 from .extensions import db
 from .models import User
 
@@ -35,14 +35,15 @@ def notify(user: User, subject: str, what_happened: str) -> None:
     if settings.email.sender == "console":
         send_email(user.email, subject, body)
         return
-    db.session.info.setdefault(QUEUE_KEY, []).append((settings, user.id, user.email, subject, body))
+    queue = db.session.info.setdefault(QUEUE_KEY, (current_app._get_current_object(), []))
+    queue[1].append((user.id, user.email, subject, body))
 
 
 @sa.event.listens_for(Session, "after_commit")
 def _send_queued(session) -> None:
-    notices = session.info.pop(QUEUE_KEY, None)
-    if notices:
-        threading.Thread(target=_send, args=(notices,), name="notices", daemon=True).start()
+    queue = session.info.pop(QUEUE_KEY, None)
+    if queue:
+        threading.Thread(target=_send, args=queue, name="notices", daemon=True).start()
 
 
 @sa.event.listens_for(Session, "after_rollback")
@@ -50,11 +51,13 @@ def _drop_queued(session) -> None:
     session.info.pop(QUEUE_KEY, None)
 
 
-def _send(notices) -> None:
-    for settings, user_id, to, subject, body in notices:
-        try:
-            email_sender(settings).send(to, subject, body)
-        except DeliveryError as exc:
-            log.warning("notice %r to user %s not sent: %s", subject, user_id, exc)
-        except Exception:  # a background thread must not die silently
-            log.exception("notice %r to user %s not sent", subject, user_id)
+def _send(app, notices) -> None:
+    """In the app that queued them: ``send_email`` uses its configured sender and counts in its metrics."""
+    with app.app_context():
+        for user_id, to, subject, body in notices:
+            try:
+                send_email(to, subject, body)
+            except DeliveryError as exc:
+                log.warning("notice %r to user %s not sent: %s", subject, user_id, exc)
+            except Exception:  # a background thread must not die silently
+                log.exception("notice %r to user %s not sent", subject, user_id)

@@ -3,6 +3,8 @@ bounded labels (Flask endpoint names, not paths)."""
 
 from __future__ import annotations
 
+import time
+
 import pyotp
 import pytest
 from prometheus_client import REGISTRY
@@ -11,6 +13,7 @@ import idp.clock
 from idp.delivery import DeliveryError, send_email, send_sms
 from idp.extensions import db
 from idp.models import TotpCredential
+from idp.notices import notify
 from idp.security.crypto import encrypt
 
 from helpers import csrf, query
@@ -119,6 +122,19 @@ def test_sms_and_email_deliveries_are_counted_sent_or_failed(app):
         send_sms("+447700900123", "code")
     send_email("sam@acme.example", "Hello", "A notice")
     assert [delta("idp_deliveries_total", channel=c, outcome=o) for c, o in series] == [1, 1]
+
+
+@pytest.mark.settings(metrics=ON, email={"sender": "smtp", "smtp_host": "127.0.0.1", "smtp_port": 1,
+                                         "smtp_starttls": False, "timeout": 1})
+def test_a_notice_sent_after_the_commit_is_counted_too(app, user):
+    delta = Delta()
+    delta("idp_deliveries_total", channel="email", outcome="failed")
+    notify(user, "A notice", "Something changed.")
+    db.session.commit()  # SMTP notices leave from a background thread after the commit; port 1 refuses
+    deadline = time.monotonic() + 10
+    while delta("idp_deliveries_total", channel="email", outcome="failed") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert delta("idp_deliveries_total", channel="email", outcome="failed") == 1
 
 
 def test_sms_sent_is_counted(app):
