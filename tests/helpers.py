@@ -9,6 +9,7 @@ import base64
 import hashlib
 import re
 import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -55,9 +56,44 @@ def error_of(response) -> str | None:
     return match.group(1).strip() if match else None
 
 
+def b64url(data: bytes) -> str:
+    """base64url without padding (JOSE, WebAuthn)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SilentServer:
+    """A TCP server on a free loopback port that accepts connections and never answers: a hanging SMS gateway or
+    mail server. ``accepted`` counts the connections."""
+
+    def __init__(self):
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.accepted = 0
+        self._connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self._connections.append(connection)
+            self.accepted += 1
+
+    def close(self) -> None:
+        self._listener.close()
+        for connection in self._connections:
+            connection.close()
+
+
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = b64url(hashlib.sha256(verifier.encode()).digest())
     return verifier, challenge
 
 

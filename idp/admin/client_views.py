@@ -29,12 +29,10 @@ NOTE_LENGTH = 200
 
 
 def _client(client_id: str) -> Client:
-    if len(client_id) > 64:
+    try:
+        return registration.find_client(client_id)
+    except registration.ClientError:
         abort(404)
-    client = db.session.scalar(sa.select(Client).where(Client.client_id == client_id))
-    if client is None:
-        abort(404)
-    return client
 
 
 def _reveal(kind: str, **data) -> None:
@@ -170,10 +168,11 @@ def delete_client(admin, client_id: str):
 
 # --- initial access tokens of the registration API ------------------------------------------------------------
 
-def _tokens_page(admin, error: str | None = None, form: dict | None = None, status: int = 200):
+def _tokens_page(admin, error: str | None = None, form: dict | None = None, status: int = 200,
+                 revealed: dict | None = None):
     rows = registration.list_registration_tokens()
     return render_template("admin/registration_tokens.html", admin=admin, tokens=rows, error=error, form=form or {},
-                           status_of=registration.registration_token_status), status
+                           revealed=revealed, status_of=registration.registration_token_status), status
 
 
 @bp.get("/registration-tokens")
@@ -182,9 +181,7 @@ def registration_tokens(admin):
     revealed = _take_revealed("registration_token")
     if revealed:
         revealed["expires_at"] = datetime.fromisoformat(revealed["expires_at"])
-    return render_template("admin/registration_tokens.html", admin=admin, error=None, form={}, revealed=revealed,
-                           tokens=registration.list_registration_tokens(),
-                           status_of=registration.registration_token_status)
+    return _tokens_page(admin, revealed=revealed)
 
 
 @bp.post("/registration-tokens")

@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import click
 import sqlalchemy as sa
 
 from .. import audit, users
@@ -25,7 +24,6 @@ from ..account import access
 from ..auth import devices
 from ..auth.flow import enrolled_methods, has_second_factor
 from ..auth.methods import recovery
-from ..cli.audit import _when, event_record
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Account, AuditEvent, LoginSession, SmsPhone, Token, TotpCredential, User, WebauthnCredential
@@ -290,13 +288,31 @@ class AuditPage:
     account_names: dict[int, str]
 
 
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 date or time (UTC when it names no offset); ValueError saying what is expected."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date or time: {value!r} (e.g. 2026-11-28 or 2026-11-28T14:00)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def event_record(event: AuditEvent) -> dict:
+    """An audit event as a JSON-ready record (``idp audit export`` and the console's download)."""
+    return {"id": event.id, "time": event.created_at.isoformat(), "event": event.event, "actor_id": event.actor_id,
+            "subject_id": event.subject_id, "account_id": event.account_id, "client_id": event.client_id,
+            "ip": event.ip, "user_agent": event.user_agent, "request_id": event.request_id, "details": event.details}
+
+
 def parse_audit_filters(values: Mapping[str, str]) -> AuditFilters:
     """Filters from strings (a form or options); AdminError for a time that is not ISO 8601."""
     text = {k: (values.get(k) or "").strip()[:150] or None for k in ("user", "account", "event", "since", "until")}
     try:
-        since, until = _when(text["since"]), _when(text["until"])
-    except click.BadParameter as exc:
-        raise AdminError(f"Time: {exc.message}") from None
+        since, until = parse_time(text["since"]), parse_time(text["until"])
+    except ValueError as exc:
+        raise AdminError(f"Time: {exc}") from None
     return AuditFilters(user=text["user"], account=text["account"], event=text["event"], since=since, until=until)
 
 

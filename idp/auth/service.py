@@ -97,14 +97,10 @@ def check_second_factor(flow: LoginFlow, method_id: str, code: str, remember: bo
     ip_key = throttle.ip_key(request.remote_addr, "second_factor")
     ip_free = current_app.config["IDP_SETTINGS"].throttle.ip_free_failures
     if not throttle.reserve_all([(key, None, True), (ip_key, ip_free, False)]):
-        audit.record("second_factor_failed", subject=user, method=method_id, reason="throttled")
-        raise SecondFactorFailed(webauthn.WebauthnFailed.public if method_id == "webauthn" else None,
-                                 detail="throttled")
+        _second_factor_failed(user, method_id, "throttled")
     result = METHODS[method_id].verify(user, flow, code)
     if not result.ok:
-        audit.record("second_factor_failed", subject=user, method=method_id, reason="wrong code")
-        raise SecondFactorFailed(webauthn.WebauthnFailed.public if method_id == "webauthn" else None,
-                                 detail="wrong code")
+        _second_factor_failed(user, method_id, "wrong code")
     throttle.reset(key)
     throttle.reset(ip_key)
     login_session = login_flow.complete_flow(flow, method_id, result.amr)
@@ -115,6 +111,12 @@ def check_second_factor(flow: LoginFlow, method_id: str, code: str, remember: bo
         audit.record("recovery_code_used", subject=user)
         notify(user, "A recovery code was used", "A recovery code was used to sign in to your reseller login.")
     return result.note
+
+
+def _second_factor_failed(user: User, method_id: str, reason: str):
+    """Audit and refuse; the message is the method's own when it has one (a security key has no code to mistype)."""
+    audit.record("second_factor_failed", subject=user, method=method_id, reason=reason)
+    raise SecondFactorFailed(getattr(METHODS[method_id], "failure_message", None), detail=reason)
 
 
 def record_login(user: User, amr: list[str], uid: str | None, method: str | None = None,
@@ -161,8 +163,8 @@ def sign_in_with_passkey(response: str) -> tuple[User, list[str]]:
         amr = webauthn.check_assertion(assertion, require_user_verification=True)
     except webauthn.WebauthnFailed as exc:
         _passkey_failed(user, exc.detail)
+    throttle.reset(ip_key)  # in the order reserved (throttle_store: resets follow the reservations' lock order)
     throttle.reset(user_key)
-    throttle.reset(ip_key)
     return user, list(dict.fromkeys([*amr, "mfa"]))
 
 

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from ..admin.service import event_record, parse_time
 from ..extensions import db
 from ..models import AuditEvent
 
 
 def _when(value: str | None) -> datetime | None:
-    if value is None:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO 8601 date or time: {value!r} (e.g. 2026-11-28 or 2026-11-28T14:00)")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def event_record(event: AuditEvent) -> dict:
-    return {"id": event.id, "time": event.created_at.isoformat(), "event": event.event, "actor_id": event.actor_id,
-            "subject_id": event.subject_id, "account_id": event.account_id, "client_id": event.client_id,
-            "ip": event.ip, "user_agent": event.user_agent, "request_id": event.request_id, "details": event.details}
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.group()

@@ -36,11 +36,7 @@ def check_command():
     """
     from ..ops import health
 
-    problems = {"database": health.check_database()}
-    if problems["database"] is None:
-        problems["migrations"] = health.check_migrations(allow_newer=True)
-    problems["signing keys"] = health.check_keys()
-    failed = [f"{name}: {reason}" for name, reason in problems.items() if reason is not None]
+    failed = [f"{name}: {reason}" for name, reason in health.readiness(redis=False, keys=True).items()]
     if failed:
         raise click.ClickException("not ready:\n  " + "\n  ".join(failed))
     if (newer := health.check_migrations()) is not None:

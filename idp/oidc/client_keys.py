@@ -62,7 +62,7 @@ def validate_jwks(value) -> dict:
 def public_keys(client) -> KeySet:
     """The client's keys: its registered ``jwks``, or its ``jwks_uri`` fetched (ClientKeyError when unusable)."""
     if client.jwks:
-        return KeySet.import_key_set(validate_jwks(client.jwks))
+        return KeySet.import_key_set(client.jwks)  # checked by validate_jwks when it was registered
     if not client.jwks_uri:
         raise ClientKeyError("the client has no public keys")
     now = time.monotonic()

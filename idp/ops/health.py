@@ -90,11 +90,15 @@ def check_keys() -> str | None:
     return None
 
 
-def readiness() -> dict[str, str]:
+def readiness(*, redis: bool = True, keys: bool = False) -> dict[str, str]:
     """What is not ready, by name (empty: ready). The migrations are asked about only when the database answers; a
-    database already migrated by the next release is fine (rolling upgrades, docs/deployment.md)."""
+    database already migrated by the next release is fine (rolling upgrades, docs/deployment.md). ``/readyz`` asks
+    about Redis; ``idp db check`` about the signing keys instead."""
     failed = {"database": check_database()}
     if failed["database"] is None:
         failed["migrations"] = check_migrations(allow_newer=True)
-    failed["redis"] = check_redis()
+    if redis:
+        failed["redis"] = check_redis()
+    if keys:
+        failed["signing keys"] = check_keys()
     return {name: reason for name, reason in failed.items() if reason is not None}

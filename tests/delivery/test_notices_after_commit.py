@@ -4,46 +4,20 @@ and holds no database lock (on SQLite a transaction locks the whole database), a
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
 
+from helpers import SilentServer
 from idp.extensions import db
 from idp.notices import notify
 
 SMTP_TIMEOUT = 3
 
 
-class SilentMailServer:
-    """Accepts connections and never sends the SMTP greeting."""
-
-    def __init__(self):
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self.accepted = 0
-        self._conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            self.accepted += 1
-
-    def close(self) -> None:
-        self._listener.close()
-        for conn in self._conns:
-            conn.close()
-
-
 @pytest.fixture
 def mail_server():
-    server = SilentMailServer()
+    server = SilentServer()  # accepts and never sends the SMTP greeting
     yield server
     server.close()
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from helpers import AuthorizationRequest, race
+from helpers import AuthorizationRequest, b64url, race
 from idp.extensions import db
 from idp.models import UsedClientAssertion
 from idp.oidc import client_keys
@@ -53,9 +53,6 @@ def assertion(key, client_id: str, *, aud=TOKEN_URL, lifetime: int = 60, alg: st
         body.pop(name)
     return jwt.encode({"alg": alg, "kid": key.kid}, body, key)
 
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def auth(value: str) -> dict:

@@ -14,15 +14,12 @@ import pytest
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from helpers import TEST_PASSWORD, AuthorizationRequest, decode_id_token
+from helpers import TEST_PASSWORD, AuthorizationRequest, b64url, decode_id_token
 from idp import clock
 
 ISSUER = "http://127.0.0.1:8000"
 PRIVATE_PARAMS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def jwt_parts(token: str) -> tuple[dict, dict]:

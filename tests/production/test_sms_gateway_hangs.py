@@ -5,14 +5,13 @@ authenticator app and a recovery code, which work. Nothing is recorded as sent; 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
 
-from helpers import csrf_token
-from production_helpers import Journey, count_rows, free_port
+from helpers import SilentServer, csrf_token
+from production_helpers import Journey, count_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -23,34 +22,9 @@ BOUND = ATTEMPTS * SMS_TIMEOUT + 6
 NOT_SENT = "We could not send the text message just now. Try again in a moment, or use another method."
 
 
-class HangingGateway:
-    """Accepts connections and reads the requests, but never answers."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.accepted = 0
-        self._sockets: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            self._sockets.append(conn)
-
-    def close(self) -> None:
-        self._listener.close()
-        for conn in self._sockets:
-            conn.close()
-
-
 @pytest.fixture
 def gateway():
-    hanging = HangingGateway()
+    hanging = SilentServer()  # accepts the requests and never answers
     yield hanging
     hanging.close()
 

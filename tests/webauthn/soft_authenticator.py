@@ -7,7 +7,6 @@ can leave out user verification, reuse an old counter or sign for another origin
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -18,15 +17,10 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from helpers import b64url, unb64url
+
 UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
 
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 
 import idp.clock
+from helpers import b64url, unb64url
 from idp.auth.methods import webauthn
 from idp.extensions import db
 from webauthn_helpers import ISSUER, SoftAuthenticator, audit_events, emails, keys_of
@@ -54,15 +55,15 @@ def test_registration_options_ask_for_no_attestation_a_discoverable_key_and_excl
     assert options["rp"] == {"id": "localhost", "name": "Reseller login"}
     assert options["attestation"] == "none"
     assert options["authenticatorSelection"]["residentKey"] == "preferred"
-    assert len(webauthn.unb64url(options["challenge"])) == 32
-    assert [c["id"] for c in options["excludeCredentials"]] == [webauthn.b64url(key.credential_id)]
+    assert len(unb64url(options["challenge"])) == 32
+    assert [c["id"] for c in options["excludeCredentials"]] == [b64url(key.credential_id)]
     assert options["user"]["name"] == "dana" and options["user"]["id"] != user.subject
 
 
 def test_a_none_attestation_is_accepted_and_stored_with_its_name(user, key):
     [stored] = keys_of(user)
     assert stored.name == "YubiKey 5" and stored.attestation_format == "none"
-    assert stored.credential_id == webauthn.b64url(key.credential_id)
+    assert stored.credential_id == b64url(key.credential_id)
     assert stored.transports == ["usb", "nfc"] and not stored.backup_eligible
 
 

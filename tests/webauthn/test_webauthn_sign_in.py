@@ -13,13 +13,12 @@ import pyotp
 import pytest
 
 import idp.clock
-from helpers import AuthorizationRequest, csrf, query, race
+from helpers import AuthorizationRequest, b64url, csrf, query, race
 from idp.extensions import db
 from idp.models import LoginSession, TotpCredential
 from idp.oidc.claims import ACR_MFA
 from idp.security import throttle
 from idp.security.crypto import encrypt
-from soft_authenticator import b64url
 from webauthn_helpers import (SoftAuthenticator, add_key, audit_events, error_of, id_token_claims,
                               passkey_login, passkey_options, password_login, post, second_factor_options,
                               submit_assertion)

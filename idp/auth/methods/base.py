@@ -18,6 +18,8 @@ class VerifyResult:
 
 
 class Method(Protocol):
+    """Optionally also ``failure_message``: what a failed login step says instead of the generic wrong-code text."""
+
     id: ClassVar[str]
     label: ClassVar[str]
     amr: ClassVar[tuple[str, ...]]

@@ -15,7 +15,6 @@ retry limit), the closest registered value, since the RP cannot tell which of th
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -30,7 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
                       verify_authentication_response, verify_registration_response)
-from webauthn.helpers import parse_attestation_object
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_attestation_object
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (AttestationConveyancePreference, AttestationFormat,
@@ -79,14 +78,6 @@ def available() -> bool:
     return not is_ip_address(relying_party()[0])
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def user_handle(user: User) -> bytes:
     """The user handle given to authenticators: derived from the random subject, no personal data (WebAuthn 14.6.1)."""
     return hashlib.sha256(b"idp-webauthn-user:" + user.subject.encode()).digest()
@@ -107,7 +98,7 @@ def issue_challenge(purpose: str, binding: str, user: User | None = None, label:
     now = clock.now()
     db.session.execute(sa.delete(WebauthnChallenge).where(WebauthnChallenge.expires_at <= now))
     challenge = secrets.token_bytes(32)
-    db.session.add(WebauthnChallenge(challenge=b64url(challenge), purpose=purpose, binding=binding,
+    db.session.add(WebauthnChallenge(challenge=bytes_to_base64url(challenge), purpose=purpose, binding=binding,
                                      user_id=user.id if user else None, label=label, created_at=now,
                                      expires_at=now + timedelta(seconds=_settings().webauthn.challenge_lifetime)))
     return challenge
@@ -134,7 +125,7 @@ def _parse(response: str) -> tuple[dict, str]:
         raise WebauthnFailed(detail="no or oversized response")
     try:
         data = json.loads(response)
-        client_data = json.loads(unb64url(data["response"]["clientDataJSON"]))
+        client_data = json.loads(base64url_to_bytes(data["response"]["clientDataJSON"]))
         challenge = client_data["challenge"]
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise WebauthnFailed(detail="malformed response") from None
@@ -171,22 +162,23 @@ def register(user: User, binding: str, response: str) -> WebauthnCredential:
     roots = _attestation_roots() if settings.require_trusted_attestation else None
     try:
         verified = verify_registration_response(
-            credential=data, expected_challenge=unb64url(row.challenge), expected_rp_id=rp_id, expected_origin=origin,
-            require_user_presence=True, supported_pub_key_algs=ALGORITHMS,
+            credential=data, expected_challenge=base64url_to_bytes(row.challenge), expected_rp_id=rp_id,
+            expected_origin=origin, require_user_presence=True, supported_pub_key_algs=ALGORITHMS,
             pem_root_certs_bytes_by_fmt={fmt: roots for fmt in AttestationFormat} if roots else None)
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise WebauthnFailed(detail=f"registration refused: {exc}") from None
     if roots and not _trusted_attestation(verified):
         raise WebauthnFailed("This security key's make is not on the list your organisation accepts.",
                              detail=f"untrusted attestation ({verified.fmt}, aaguid {verified.aaguid})")
-    credential_id = b64url(verified.credential_id)
+    credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(sa.select(WebauthnCredential.id).where(WebauthnCredential.credential_id == credential_id)):
         raise WebauthnFailed("This security key is already registered.", detail="credential id already registered")
     transports = data["response"].get("transports") if isinstance(data["response"], dict) else None
     credential = WebauthnCredential(
-        user_id=user.id, credential_id=credential_id, public_key=b64url(verified.credential_public_key),
-        user_handle=b64url(user_handle(user)), name=row.label or "Security key", sign_count=verified.sign_count,
-        aaguid=verified.aaguid, attestation_format=getattr(verified.fmt, "value", verified.fmt),
+        user_id=user.id, credential_id=credential_id, public_key=bytes_to_base64url(verified.credential_public_key),
+        user_handle=bytes_to_base64url(user_handle(user)), name=row.label or "Security key",
+        sign_count=verified.sign_count, aaguid=verified.aaguid,
+        attestation_format=getattr(verified.fmt, "value", verified.fmt),
         transports=[t for t in transports if t in TRANSPORTS][:8] if isinstance(transports, list) else [],
         backup_eligible=verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE)
     db.session.add(credential)
@@ -211,7 +203,7 @@ def _trusted_attestation(verified) -> bool:
 # --- authentication ------------------------------------------------------------------------------------------
 
 def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
-    return [PublicKeyCredentialDescriptor(id=unb64url(c.credential_id),
+    return [PublicKeyCredentialDescriptor(id=base64url_to_bytes(c.credential_id),
                                           transports=[AuthenticatorTransport(t) for t in c.transports] or None)
             for c in credentials_of(user)]
 
@@ -258,8 +250,9 @@ def check_assertion(assertion: Assertion, require_user_verification: bool) -> tu
     rp_id, origin = relying_party()
     try:
         verified = verify_authentication_response(
-            credential=assertion.data, expected_challenge=unb64url(assertion.challenge.challenge),
-            expected_rp_id=rp_id, expected_origin=origin, credential_public_key=unb64url(credential.public_key),
+            credential=assertion.data, expected_challenge=base64url_to_bytes(assertion.challenge.challenge),
+            expected_rp_id=rp_id, expected_origin=origin,
+            credential_public_key=base64url_to_bytes(credential.public_key),
             credential_current_sign_count=0,  # the counter is checked below, atomically
             require_user_verification=require_user_verification)
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
@@ -293,6 +286,8 @@ class Webauthn:
     label: ClassVar[str] = "Security key or passkey"
     #: the usual values; each login reports the key's own (``amr_for``)
     amr: ClassVar[tuple[str, ...]] = ("hwk", "user")
+    #: shown instead of the generic "That code is not valid" when the step fails
+    failure_message: ClassVar[str] = WebauthnFailed.public
 
     def is_enrolled(self, user: User) -> bool:
         return db.session.scalar(sa.select(sa.func.count()).select_from(WebauthnCredential)
