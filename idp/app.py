@@ -12,6 +12,7 @@ from .errors import register_error_handlers
 from .extensions import csrf, db, login_manager
 from .ops import init_operations
 from .security.passwords import Passwords
+from .security.tokens import token_lookup_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,6 +79,7 @@ def _configure(app: Flask, settings: Settings) -> None:
     app.config.update(
         IDP_SETTINGS=settings,
         IDP_CLIENT_SECRET_KEY=settings.client_secret_key,
+        IDP_TOKEN_LOOKUP_KEY=token_lookup_key(settings.client_secret_key),
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=resolve_database_url(settings.database.url),
         SQLALCHEMY_ECHO=settings.database.echo,
