@@ -36,7 +36,8 @@ from . import generators, seed, servers
 from .report import markdown, targets
 
 SCENARIOS = ("discovery", "jwks", "userinfo", "client_credentials", "refresh", "login")
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/idp_bench"
+BENCH_DATABASE = "idp_bench"
+DEFAULT_POSTGRES = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
 #: users per login scenario: (hash bound) × 30 s × this margin, so no user needs two codes in one TOTP step
 USER_MARGIN = 1.25
 
@@ -49,6 +50,7 @@ class Options:
     rounds: int = 2
     database: str | None = None
     workers: int | None = None
+    threads: int | None = None
     generator: str = "auto"  # auto (wrk when installed) | wrk | python
     wrk_threads: int = 1
     login_users: int | None = None
@@ -64,18 +66,22 @@ def cores() -> int:
 def choose_database(url: str | None, workdir: Path) -> str:
     if url:
         return url
-    probe = DEFAULT_POSTGRES.replace("+psycopg", "")
+    server = DEFAULT_POSTGRES.replace("+psycopg", "").rsplit("/", 1)[0]
     try:
-        psycopg.connect(probe, connect_timeout=3).close()
+        with psycopg.connect(f"{server}/postgres", connect_timeout=3, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)).fetchone():
+                conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")  # a fresh machine has only its own databases
         return DEFAULT_POSTGRES
     except psycopg.Error:
         return f"sqlite:///{workdir / 'bench.sqlite3'}"
 
 
-def server_environment(workdir: Path, database_url: str, workers: int, port: int) -> dict[str, str]:
+def server_environment(workdir: Path, database_url: str, workers: int, port: int,
+                       threads: int | None = None) -> dict[str, str]:
     """The environment ``idp serve`` reads, as in production: a config file plus the documented overrides."""
     config = workdir / "config.toml"
-    config.write_text(f"[server]\nworkers = {workers}\naccess_log = false\n")
+    config.write_text(f"[server]\nworkers = {workers}\naccess_log = false\n"
+                      + (f"threads = {threads}\n" if threads else ""))
     keys = workdir / "keys"
     ensure_keys(keys)
     return {
@@ -127,14 +133,14 @@ def run(options: Options) -> dict:
     workers = options.workers or cores()
     database_url = choose_database(options.database, workdir)
     port = servers.free_port()
-    env = server_environment(workdir, database_url, workers, port)
+    env = server_environment(workdir, database_url, workers, port, options.threads)
     settings = load_settings(environ=env)
     use_wrk = options.generator == "wrk" or (options.generator == "auto" and generators.wrk_available())
     if options.generator == "wrk" and not generators.wrk_available():
         raise SystemExit("wrk is not installed (make setup installs Debian's wrk)")
 
     report = {"schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
-    print(f"bench: database {database_url.split('@')[-1]}, {workers} workers, generator "
+    print(f"bench: database {database_url.split('@')[-1]}, {workers} workers × {settings.server.threads} threads, generator "
           f"{'wrk + python' if use_wrk else 'python'}", flush=True)
 
     seconds = hash_time(settings)
@@ -213,7 +219,7 @@ def _start_profiler(server, duration: float, target: Path) -> subprocess.Popen |
     if spy is None:
         print("bench: py-spy is not installed (pip install '.[bench]'); no profile", flush=True)
         return None
-    argv = [spy, "record", "--pid", str(server.master.pid), "--subprocesses", "--rate", "250", "--nonblocking",
+    argv = [spy, "record", "--pid", str(server.master.pid), "--subprocesses", "--rate", "250", "--nonblocking", "--gil",
             "--duration", str(int(duration)), "--format", "raw", "--output", str(target)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
