@@ -7,8 +7,10 @@ session; only the second factor turns it into a LoginSession, with a new session
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import current_app, session
 
 from .. import clock
@@ -24,7 +26,7 @@ FLOW_KEY = "login_flow"
 
 def enrolled_methods(user: User) -> list[str]:
     """The user's second-factor methods that can be chosen at login, in display order."""
-    return [m for m in ENROLLABLE if METHODS[m].is_enrolled(user)]
+    return [m for m in _usable_methods(user) if m in ENROLLABLE]
 
 
 def has_second_factor(user: User) -> bool:
@@ -42,8 +44,23 @@ def default_method(user: User, enrolled: list[str] | None = None) -> str | None:
 
 def login_methods(user: User) -> list[str]:
     """Everything that can complete the second step: enrolled methods, then recovery codes if any are left."""
-    methods = enrolled_methods(user)
-    return methods + ["recovery"] if methods and METHODS["recovery"].is_enrolled(user) else methods
+    methods = _usable_methods(user)
+    return methods if len(methods) > 1 or "recovery" not in methods else []
+
+
+def _usable_methods(user: User) -> list[str]:
+    """Every method the user could sign in with now (recovery last), asked in one query."""
+    usable = db.session.execute(_usable_methods_statement(), {"user_id": user.id}).one()
+    return [method_id for method_id, yes in zip(LOGIN_ORDER, usable) if yes]
+
+
+LOGIN_ORDER = (*ENROLLABLE, "recovery")
+
+
+@cache  # built once per process (a statement is immutable; SQLAlchemy reuses its compiled form)
+def _usable_methods_statement() -> sa.Select:
+    user_id = sa.bindparam("user_id")
+    return sa.select(*(METHODS[m].enrolled_condition(user_id).label(m) for m in LOGIN_ORDER))
 
 
 def start_flow(user: User, interaction_uid: str | None, amr: list[str]) -> LoginFlow:
@@ -61,10 +78,16 @@ def current_flow() -> LoginFlow | None:
     token = session.get(FLOW_KEY)
     if not token:
         return None
-    flow = db.session.scalar(sa.select(LoginFlow).where(LoginFlow.token_hash == token_checksum(token)))
+    flow = db.session.scalar(_flow_statement(), {"checksum": token_checksum(token)})
     if flow is None or flow.completed_at is not None or flow.expires_at <= clock.now() or flow.user.disabled:
         return None
     return flow
+
+
+@cache
+def _flow_statement() -> sa.Select:
+    return (sa.select(LoginFlow).options(joinedload(LoginFlow.user))
+            .where(LoginFlow.token_hash == sa.bindparam("checksum")))
 
 
 def complete_flow(flow: LoginFlow, method_id: str, method_amr: tuple[str, ...] | None = None) -> LoginSession:

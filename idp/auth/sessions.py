@@ -6,8 +6,10 @@ The cookie holds 256 random bits; the table holds their SHA-256. Idle and absolu
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import current_app, request
 
 from .. import clock
@@ -45,7 +47,7 @@ def current_login_session() -> LoginSession | None:
 def _load(token: str | None) -> LoginSession | None:
     if not token or len(token) > 128:
         return None
-    ls = db.session.scalar(sa.select(LoginSession).where(LoginSession.token_hash == token_checksum(token)))
+    ls = db.session.scalar(_session_statement(), {"checksum": token_checksum(token)})
     now = clock.now()
     if ls is None or ls.ended_at is not None or ls.user.disabled:
         return None
@@ -55,6 +57,13 @@ def _load(token: str | None) -> LoginSession | None:
         ls.last_seen_at = now
         db.session.commit()
     return ls
+
+
+@cache  # built once per process (a statement is immutable; SQLAlchemy reuses its compiled form)
+def _session_statement() -> sa.Select:
+    """The session with its user and the user's account (the authorize policy reads both)."""
+    return (sa.select(LoginSession).options(joinedload(LoginSession.user).joinedload(User.account))
+            .where(LoginSession.token_hash == sa.bindparam("checksum")))
 
 
 def start_login_session(user: User, amr: list[str], acr: str, remembered_device_id: int | None = None) -> LoginSession:

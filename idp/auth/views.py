@@ -190,6 +190,7 @@ def resend_code():
 
 def _second_factor_page(flow, method_id, methods, *, start=False, force=False, error=None, status=200):
     info = None
+    uid, offer_remember = flow.interaction_uid, devices.offered(flow.user)  # read before a commit expires them
     if start:
         try:
             info = service.start_method(flow, method_id, force=force)
@@ -197,6 +198,6 @@ def _second_factor_page(flow, method_id, methods, *, start=False, force=False, e
             error, status = exc.public, exc.status
         db.session.commit()
     return render_template("auth/second_factor.html", method=METHODS[method_id], methods=[METHODS[m] for m in methods],
-                           info=info, error=error, uid=flow.interaction_uid, offer_remember=devices.offered(flow.user),
+                           info=info, error=error, uid=uid, offer_remember=offer_remember,
                            remember_days=current_app.config["IDP_SETTINGS"].session.remember_device_lifetime // 86400
                            ), status

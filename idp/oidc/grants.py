@@ -84,8 +84,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return user
 
     def revoke_old_credential(self, refresh_token):
-        """Authlib seam. The old refresh token was consumed on lookup; its access token ends now too."""
-        refresh_token.revoked_at = clock.now()
+        """Authlib seam. Nothing to do: consuming the old refresh token on lookup also ended its access token."""
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

@@ -48,10 +48,7 @@ class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string):
         """Authlib seam. Finds the access token by checksum; tokens of disabled users or clients are not valid, nor
         are client-credentials tokens (no user: nothing for userinfo to describe)."""
-        token = store.find_access_token(token_string)
-        if token is None or token.user is None or token.user.disabled or not token.client.enabled:
-            return None
-        return token
+        return store.find_bearer_token(token_string)
 
 
 class UserInfoEndpoint(_UserInfoEndpoint):

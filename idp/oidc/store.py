@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload, load_only
 from flask import current_app, g, has_app_context
 
 from .. import audit, clock
@@ -23,14 +24,21 @@ def _settings():
     return current_app.config["IDP_SETTINGS"]
 
 
-def consume(model, row_id: int, column: str) -> bool:
-    """Mark a single-use row used; True for exactly one caller, however many race."""
-    col = getattr(model, column)
-    result = db.session.execute(
-        sa.update(model).where(model.id == row_id, col.is_(None)).values({column: clock.now()}),
-        execution_options={"synchronize_session": False},
-    )
+def consume(model, row_id: int, column: str, *also: str) -> bool:
+    """Mark a single-use row used (and set the ``also`` columns to the same time); True for exactly one caller,
+    however many race."""
+    now = clock.now()
+    result = db.session.execute(_consume_statement(model, column, also), {"row_id": row_id, "now": now})
     return result.rowcount == 1
+
+
+@cache  # hot statements are built once per process: they are immutable, and SQLAlchemy reuses their compiled form
+def _consume_statement(model, column: str, also: tuple[str, ...]) -> sa.Update:
+    """On the table (Core): loaded objects are not synchronised, and the ORM's bulk-UPDATE path costs more than
+    the statement."""
+    table, now = model.__table__, sa.bindparam("now")
+    return (sa.update(table).where(table.c.id == sa.bindparam("row_id"), table.c[column].is_(None))
+            .values({name: now for name in (column, *also)}))
 
 
 def active_user(user: User | None) -> User | None:
@@ -44,9 +52,14 @@ def query_client(client_id: str) -> Client | None:
         return None
     found = g.setdefault("idp_clients", {}) if has_app_context() else {}
     if client_id not in found:
-        found[client_id] = db.session.scalar(sa.select(Client).where(Client.client_id == client_id))
+        found[client_id] = db.session.scalar(_client_statement(), {"client_id": client_id})
     client = found[client_id]
     return client if client is not None and client.enabled else None
+
+
+@cache
+def _client_statement() -> sa.Select:
+    return sa.select(Client).where(Client.client_id == sa.bindparam("client_id"))
 
 
 def save_authorization_code(code: str, request, login_session) -> AuthorizationCode:
@@ -71,7 +84,7 @@ def save_authorization_code(code: str, request, login_session) -> AuthorizationC
 
 
 def consume_authorization_code(code: str, client: Client) -> AuthorizationCode | None:
-    row = db.session.scalar(sa.select(AuthorizationCode).where(AuthorizationCode.code_hash == token_checksum(code)))
+    row = db.session.scalar(_code_statement(), {"checksum": token_checksum(code)})
     if row is None or row.client_id != client.client_id:
         return None
     if not consume(AuthorizationCode, row.id, "consumed_at"):
@@ -81,24 +94,38 @@ def consume_authorization_code(code: str, client: Client) -> AuthorizationCode |
     return row if row.expires_at > clock.now() else None
 
 
+@cache
+def _code_statement() -> sa.Select:
+    return (sa.select(AuthorizationCode).options(joinedload(AuthorizationCode.user))
+            .where(AuthorizationCode.code_hash == sa.bindparam("checksum")))
+
+
 def nonce_used(nonce: str, client_id: str) -> bool:
-    """A nonce already bound to a live code of this client is a replay."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(AuthorizationCode).where(
-            AuthorizationCode.client_id == client_id,
-            AuthorizationCode.nonce == nonce,
-            AuthorizationCode.expires_at > clock.now(),
-        )
-    ) > 0
+    """A nonce already bound to a live code of this client is a replay. Asked once per request (Authlib validates
+    the request again when it issues the code; nothing this request wrote can change the answer)."""
+    answers = g.setdefault("idp_nonces", {})
+    if (client_id, nonce) not in answers:
+        answers[client_id, nonce] = db.session.scalar(
+            _nonce_statement(), {"client_id": client_id, "nonce": nonce, "now": clock.now()}) is not None
+    return answers[client_id, nonce]
 
 
-def save_token(token: dict, request) -> Token:
+@cache
+def _nonce_statement() -> sa.Select:
+    return sa.select(AuthorizationCode.id).where(
+        AuthorizationCode.client_id == sa.bindparam("client_id"),
+        AuthorizationCode.nonce == sa.bindparam("nonce"),
+        AuthorizationCode.expires_at > sa.bindparam("now"),
+    ).limit(1)
+
+
+def save_token(token: dict, request) -> None:
     """Authlib seam (server-level). A refresh keeps its grant family; a code starts a new one. Client credentials:
-    no user and no login context."""
+    no user and no login context. One INSERT, without loading the row back (nothing in the request reads it)."""
     source = request.refresh_token or request.authorization_code
     now = clock.now()
     refresh = token.get("refresh_token")
-    row = Token(
+    row = dict(
         grant_id=getattr(request.refresh_token, "grant_id", None) or new_secret(16),
         client_id=request.client.client_id,
         user_id=request.user.id if request.user is not None else None,
@@ -114,9 +141,13 @@ def save_token(token: dict, request) -> Token:
         acr=source.acr if source else None,
         sid=source.sid if source else None,
     )
-    db.session.add(row)
+    db.session.execute(_insert_token_statement(), row)
     count_token_issued(request.payload.grant_type)
-    return row
+
+
+@cache
+def _insert_token_statement() -> sa.Insert:
+    return sa.insert(Token.__table__)  # a Core insert: the ORM's bulk path costs more than the row
 
 
 def refresh_lifetime(client: Client) -> int:
@@ -126,12 +157,18 @@ def refresh_lifetime(client: Client) -> int:
 def find_refresh_token(value: str) -> Token | None:
     if not value or len(value) > 512:
         return None
-    return db.session.scalar(sa.select(Token).options(joinedload(Token.user))
-                             .where(Token.refresh_token_hash == token_checksum(value)))
+    return db.session.scalar(_refresh_token_statement(), {"checksum": token_checksum(value)})
+
+
+@cache
+def _refresh_token_statement() -> sa.Select:
+    return (sa.select(Token).options(joinedload(Token.user))
+            .where(Token.refresh_token_hash == sa.bindparam("checksum")))
 
 
 def consume_refresh_token(token: Token) -> Token | None:
-    if token.refresh_used_at is not None or not consume(Token, token.id, "refresh_used_at"):
+    """Uses the refresh token once: the same UPDATE also ends its access token (rotation replaces both)."""
+    if token.refresh_used_at is not None or not consume(Token, token.id, "refresh_used_at", "revoked_at"):
         revoke_tokens(Token.grant_id == token.grant_id)  # RFC 9700 4.14.2: reuse revokes the whole family
         audit.record("refresh_token_reused", subject=token.user, client_id=token.client_id)
         return None
@@ -143,8 +180,37 @@ def consume_refresh_token(token: Token) -> Token | None:
 def find_access_token(value: str) -> Token | None:
     if not value or len(value) > 512:
         return None
-    return db.session.scalar(sa.select(Token).options(joinedload(Token.user), joinedload(Token.client))
-                             .where(Token.access_token_hash == token_checksum(value)))
+    return db.session.scalar(_access_token_statement(), {"checksum": token_checksum(value)})
+
+
+@cache
+def _access_token_statement() -> sa.Select:
+    return (sa.select(Token).options(joinedload(Token.user), joinedload(Token.client))
+            .where(Token.access_token_hash == sa.bindparam("checksum")))
+
+
+@cache
+def _bearer_token_statement() -> sa.Select:
+    """The access token of an enabled user and client, with only the columns that validating it and answering
+    userinfo read (a narrow row: the client's JSON columns are not fetched or decoded)."""
+    return (
+        sa.select(Token)
+        .join(Token.user).join(Token.client)
+        .options(load_only(Token.scope, Token.issued_at, Token.expires_at, Token.revoked_at, Token.client_id,
+                           Token.user_id, raiseload=True),
+                 contains_eager(Token.user).load_only(User.subject, User.username, User.email, User.display_name,
+                                                      User.disabled, raiseload=True),
+                 contains_eager(Token.client).load_only(Client.client_id, Client.enabled,
+                                                        Client.id_token_signed_response_alg, raiseload=True))
+        .where(Token.access_token_hash == sa.bindparam("checksum"), User.disabled.is_(False), Client.enabled.is_(True))
+    )
+
+
+def find_bearer_token(value: str) -> Token | None:
+    """The access token presented to userinfo: one query; None unless its user and client are enabled."""
+    if not value or len(value) > 512:
+        return None
+    return db.session.scalar(_bearer_token_statement(), {"checksum": token_checksum(value)})
 
 
 def revoke_tokens(condition) -> None:

@@ -76,8 +76,9 @@ def process_authorization(oauth_request, params: dict, interaction):
             interaction.prompt = prompt
         if prompt == "second_factor":
             start_flow(login_session.user, interaction.uid, amr=list(login_session.amr))
+        page = url_for(PROMPT_PAGES[prompt], uid=interaction.uid)  # read before the commit expires it
         db.session.commit()
-        return redirect(url_for(PROMPT_PAGES[prompt], uid=interaction.uid), code=303)
+        return redirect(page, code=303)
     grant.request.login_session = login_session
     if interaction is not None:
         interaction.completed_at = clock.now()

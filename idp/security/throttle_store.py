@@ -84,10 +84,9 @@ class DatabaseStore(OneKey):
                 locked = key
                 break
             if (seconds := policy.lock_seconds(failures)) is not None:
-                db.session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
-                                   .values(locked_until=now + timedelta(seconds=seconds)))
-        db.session.commit()  # PostgreSQL: the rows stay locked until here, so a lock is set before a rival reads
-        return locked
+                db.session.execute(_LOCK, {"k": key, "until": now + timedelta(seconds=seconds)})
+        _commit_keeping_loaded(db.session())  # PostgreSQL: the rows stay locked until here, so a lock is set before
+        return locked                          # a rival reads
 
     def reset(self, key: str) -> None:
         """Deferred to ``before_commit``: a client address's row is shared by every login from that address (an
@@ -96,19 +95,13 @@ class DatabaseStore(OneKey):
         db.session.info.setdefault(_PENDING_RESETS, {})[key] = None  # an ordered set
 
     def locked_until(self, key: str) -> datetime | None:
-        value = db.session.scalar(sa.select(ThrottleCounter.locked_until).where(ThrottleCounter.key == key))
+        value = db.session.scalar(_LOCKED_UNTIL, {"k": key})
         return value if value is not None and value > clock.now() else None
 
     @staticmethod
     def _count_attempt(key: str, now: datetime) -> int | None:
         """failures + 1 unless the key is locked (or has no row yet): the new count, else None."""
-        return db.session.execute(
-            sa.update(ThrottleCounter)
-            .where(ThrottleCounter.key == key,
-                   sa.or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until <= now))
-            .values(failures=ThrottleCounter.failures + 1, last_failure_at=now)
-            .returning(ThrottleCounter.failures)
-        ).scalar()
+        return db.session.execute(_COUNT_ATTEMPT, {"k": key, "now": now}).scalar()
 
     @staticmethod
     def _ensure_row(key: str) -> None:
@@ -116,11 +109,35 @@ class DatabaseStore(OneKey):
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        db.session.execute(insert(ThrottleCounter.__table__).values(key=key, failures=0)
-                           .on_conflict_do_nothing(index_elements=["key"]))
+        db.session.execute(insert(_COUNTERS).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
 
+
+# Core statements on the table, built once: the ORM's bulk-UPDATE path (synchronising loaded objects) cost more
+# than the statement itself, and every sign-in step runs four of them.
+_COUNTERS = ThrottleCounter.__table__
+_KEY = _COUNTERS.c.key == sa.bindparam("k")
+_COUNT_ATTEMPT = (
+    sa.update(_COUNTERS)
+    .where(_KEY, sa.or_(_COUNTERS.c.locked_until.is_(None), _COUNTERS.c.locked_until <= sa.bindparam("now")))
+    .values(failures=_COUNTERS.c.failures + 1, last_failure_at=sa.bindparam("now"))
+    .returning(_COUNTERS.c.failures)
+)
+_LOCK = sa.update(_COUNTERS).where(_KEY).values(locked_until=sa.bindparam("until"))
+_RESET = sa.update(_COUNTERS).where(_KEY).values(failures=0, locked_until=None)
+_LOCKED_UNTIL = sa.select(_COUNTERS.c.locked_until).where(_KEY)
 
 _PENDING_RESETS = "idp_throttle_resets"
+
+
+def _commit_keeping_loaded(session: Session) -> None:
+    """Commit without expiring what the request has loaded: this commit only ends the counters' row locks (written
+    with UPDATE statements, not through loaded objects), and expiring would make the login step read its user,
+    flow and interaction again right after."""
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -130,8 +147,7 @@ def _write_resets(session: Session) -> None:
     # same order as reserve_all takes its row locks, so a commit and a rival's reservation cannot deadlock (sorted,
     # "ip:..." came first and PostgreSQL aborted one of them).
     for key in keys or ():
-        session.execute(sa.update(ThrottleCounter).where(ThrottleCounter.key == key)
-                        .values(failures=0, locked_until=None))
+        session.execute(_RESET, {"k": key})
 
 
 @sa.event.listens_for(Session, "after_rollback")

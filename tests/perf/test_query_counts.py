@@ -22,15 +22,15 @@ from idp.security.crypto import encrypt
 
 #: request → statements (the login with a second factor, then the token endpoint and userinfo)
 PINNED = {
-    "authorize": 4,
+    "authorize": 3,
     "login page": 1,
-    "password": 11,
-    "second-factor page": 8,
-    "second factor (TOTP)": 21,
-    "resume (code issued)": 9,
-    "token (authorization code)": 5,
+    "password": 9,
+    "second-factor page": 2,
+    "second factor (TOTP)": 14,
+    "resume (code issued)": 6,
+    "token (authorization code)": 4,
     "userinfo": 1,
-    "token (refresh, rotating)": 5,
+    "token (refresh, rotating)": 4,
     "token (client credentials)": 2,
 }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
+import sqlalchemy as sa
+
 from ...models import LoginFlow, User
 
 
@@ -24,7 +26,9 @@ class Method(Protocol):
     label: ClassVar[str]
     amr: ClassVar[tuple[str, ...]]
 
-    def is_enrolled(self, user: User) -> bool: ...
+    def enrolled_condition(self, user_id) -> sa.ColumnElement[bool]:
+        """SQL that is true when the user (an id or a bind parameter) can use this method: the flow asks all methods
+        in one query (``auth.flow.enrolled_methods``)."""
 
     def start(self, user: User, flow: LoginFlow) -> str | None:
         """Prepare the login step (SMS: send the code now); returns a line to show, e.g. where it was sent."""

@@ -83,8 +83,8 @@ class RecoveryCodes:
     label: ClassVar[str] = "Recovery code"
     amr: ClassVar[tuple[str, ...]] = ("recovery",)
 
-    def is_enrolled(self, user: User) -> bool:
-        return remaining(user) > 0
+    def enrolled_condition(self, user_id) -> sa.ColumnElement[bool]:
+        return sa.exists().where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
 
     def start(self, user: User, flow: LoginFlow) -> str | None:
         return "Enter one of the recovery codes you printed or saved. Each code works once."

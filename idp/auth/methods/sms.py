@@ -109,8 +109,8 @@ class Sms:
     label: ClassVar[str] = "Text message (SMS)"
     amr: ClassVar[tuple[str, ...]] = ("sms",)
 
-    def is_enrolled(self, user: User) -> bool:
-        return active_phone(user) is not None
+    def enrolled_condition(self, user_id) -> sa.ColumnElement[bool]:
+        return sa.exists().where(SmsPhone.user_id == user_id, SmsPhone.confirmed_at.is_not(None))
 
     def start(self, user: User, flow: LoginFlow) -> str | None:
         phone = active_phone(user)

@@ -64,8 +64,8 @@ class Totp:
     label: ClassVar[str] = "Authenticator app"
     amr: ClassVar[tuple[str, ...]] = ("otp",)
 
-    def is_enrolled(self, user: User) -> bool:
-        return active_credential(user) is not None
+    def enrolled_condition(self, user_id) -> sa.ColumnElement[bool]:
+        return sa.exists().where(TotpCredential.user_id == user_id, TotpCredential.confirmed_at.is_not(None))
 
     def start(self, user: User, flow: LoginFlow) -> str | None:
         return "Enter the six-digit code from your authenticator app."

@@ -289,9 +289,8 @@ class Webauthn:
     #: shown instead of the generic "That code is not valid" when the step fails
     failure_message: ClassVar[str] = WebauthnFailed.public
 
-    def is_enrolled(self, user: User) -> bool:
-        return db.session.scalar(sa.select(sa.func.count()).select_from(WebauthnCredential)
-                                 .where(WebauthnCredential.user_id == user.id)) > 0
+    def enrolled_condition(self, user_id) -> sa.ColumnElement[bool]:
+        return sa.exists().where(WebauthnCredential.user_id == user_id)
 
     def start(self, user: User, flow: LoginFlow) -> str | None:
         return "Use your security key or passkey when your browser asks for it."
