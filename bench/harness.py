@@ -164,16 +164,25 @@ def run(options: Options) -> dict:
         "login_users": login_users, "scenarios": list(options.scenarios),
     }
     base_job = {"concurrency": options.concurrency, "duration": options.duration, "web": data["web"],
-                "machine": data["machine"], "password": data["password"]}
+                "machine": data["machine"], "password": data["password"],
+                "measure_database": database_url.startswith("postgresql")}
 
-    report["ceilings"]["stack"] = _stack_ceiling(env, port, workers, base_job, use_wrk, options, workdir)
-    print(f"bench: stack ceiling {report['ceilings']['stack']['throughput']:.0f} req/s", flush=True)
-
+    seed.settle(database_url)
+    before = _stack_ceiling(env, port, workers, base_job, use_wrk, options, workdir)
+    print(f"bench: stack ceiling {before['throughput']:.0f} req/s", flush=True)
     server = servers.idp_serve(env, port, workers, workdir / "idp-serve.log")
     try:
-        report["rounds"] = _rounds(server, data, base_job, options, use_wrk, workdir, report["ceilings"])
+        report["rounds"] = _rounds(server, data, base_job, options, use_wrk, workdir)
     finally:
         server.stop()
+    after = _stack_ceiling(env, port, workers, base_job, use_wrk, options, workdir)
+    print(f"bench: stack ceiling again {after['throughput']:.0f} req/s", flush=True)
+    # the machine's other load varies: ratios are taken to the better of the two ceilings, never flattered by a slow one
+    report["ceilings"]["stack"] = {**max(before, after, key=lambda c: c["throughput"]),
+                                   "runs_per_s": [before["throughput"], after["throughput"]]}
+    for number in report["rounds"]:
+        for scenario, result in number["scenarios"].items():
+            _with_ratio(scenario, result, report["ceilings"])
     report["scenarios"] = report["rounds"][-1]["scenarios"]
     report["memory"] = _memory(report["rounds"])
     report["targets"] = targets(report)
@@ -195,10 +204,10 @@ def _stack_ceiling(env, port, workers, base_job, use_wrk, options, workdir) -> d
 
 
 def _measure(server, job: dict, use_wrk: bool, options: Options, workdir: Path, profile_to: Path | None = None) -> dict:
-    cpu_before = server.cpu_seconds()
+    cpu_before, db_before = server.cpu_seconds(), servers.database_cpu_seconds()
     spy = _start_profiler(server, job["duration"], profile_to) if profile_to else None
     result = generators.run(job, use_wrk, workdir, options.wrk_threads)
-    cpu = server.cpu_seconds() - cpu_before
+    cpu, db_after = server.cpu_seconds() - cpu_before, servers.database_cpu_seconds()
     if spy is not None:
         spy.wait(timeout=60)
     done = max(result["requests"], 1)
@@ -208,6 +217,8 @@ def _measure(server, job: dict, use_wrk: bool, options: Options, workdir: Path, 
         cpu_per_request_ms=round(cpu / done * 1000, 3),
         generator_cpu_per_request_ms=round(result["generator_cpu_s"] / done * 1000, 3),
     )
+    if db_before is not None and db_after is not None and job.get("measure_database"):
+        result["database_cpu_per_request_ms"] = round((db_after - db_before) / done * 1000, 3)
     if result.get("http_requests") and job["scenario"] == "login":
         result["cpu_per_http_request_ms"] = round(cpu / result["http_requests"] * 1000, 3)
     return result
@@ -224,7 +235,7 @@ def _start_profiler(server, duration: float, target: Path) -> subprocess.Popen |
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _rounds(server, data, base_job, options, use_wrk, workdir, ceilings) -> list[dict]:
+def _rounds(server, data, base_job, options, use_wrk, workdir) -> list[dict]:
     rounds = []
     last_steps: dict[str, int] = {}
     per_round = options.concurrency * 2 + 4
@@ -250,7 +261,7 @@ def _rounds(server, data, base_job, options, use_wrk, workdir, ceilings) -> list
             job_s = {**job, "scenario": scenario}
             result = _measure(server, job_s, use_wrk, options, workdir, profile_to)
             last_steps.update(result.pop("last_steps", {}))
-            results[scenario] = _with_ratio(scenario, result, ceilings)
+            results[scenario] = result
             print(f"bench: round {number + 1} {scenario}: {result['throughput']:.1f}/s p50 "
                   f"{result['latency_ms']['p50']} ms p99 {result['latency_ms']['p99']} ms errors {result['errors']} "
                   f"cpu {result['cpu_per_request_ms']:.2f} ms/req", flush=True)

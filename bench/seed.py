@@ -61,6 +61,21 @@ def reset_database(url: str) -> None:
     upgrade(resolve_database_url(url))
 
 
+def settle(url: str) -> None:
+    """After seeding: statistics for the planner and a checkpoint now, not autovacuum and a checkpoint during the run."""
+    engine = sa.create_engine(resolve_database_url(url))
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))
+                conn.execute(sa.text("CHECKPOINT"))
+        else:
+            with engine.begin() as conn:
+                conn.execute(sa.text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 def seed(settings: Settings, login_users: int, prime_users: int) -> dict:
     """Clients and users; returns what the load generator needs (client ids and secrets, users with TOTP keys)."""
     app = create_app(settings)

@@ -22,6 +22,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def database_cpu_seconds() -> float | None:
+    """User + system time of the local PostgreSQL server: the postmaster (with the backends it reaped) and its live
+    processes. None when none runs here (SQLite's time is the workers' own)."""
+    total, found = 0.0, False
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] != "postgres":
+            continue
+        try:
+            t = proc.cpu_times()
+            parent = proc.parent()
+        except psutil.Error:
+            continue
+        found = True
+        total += t.user + t.system
+        if parent is None or parent.name() != "postgres":  # the postmaster: its reaped children too
+            total += t.children_user + t.children_system
+    return total if found else None
+
+
 class Server:
     """A gunicorn master (``idp serve`` or the stack-ceiling server) and its workers."""
 
