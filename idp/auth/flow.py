@@ -45,7 +45,7 @@ def default_method(user: User, enrolled: list[str] | None = None) -> str | None:
 def login_methods(user: User) -> list[str]:
     """Everything that can complete the second step: enrolled methods, then recovery codes if any are left."""
     methods = _usable_methods(user)
-    return methods if len(methods) > 1 or "recovery" not in methods else []
+    return methods if any(m in ENROLLABLE for m in methods) else []  # recovery codes alone are no second factor
 
 
 def _usable_methods(user: User) -> list[str]:

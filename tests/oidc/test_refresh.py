@@ -159,6 +159,12 @@ def test_access_token_of_a_disabled_user_is_refused_at_userinfo(client, authz, t
     assert client.get("/userinfo", headers=bearer(tokens["access_token"])).status_code == 401
 
 
+def test_access_token_of_a_disabled_client_is_refused_at_userinfo(client, authz, tokens):
+    authz.client.enabled = False
+    db.session.commit()
+    assert client.get("/userinfo", headers=bearer(tokens["access_token"])).status_code == 401
+
+
 def test_refresh_token_of_a_disabled_client_is_refused(client, authz, tokens):
     authz.client.enabled = False
     db.session.commit()
