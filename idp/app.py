@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_operations(app)  # first: its request timer and request id see every request, even one CSRF refuses
     csrf.init_app(app)
     login_manager.init_app(app)
-    app.extensions["idp.passwords"] = Passwords(settings.passwords)
+    app.extensions["idp.passwords"] = Passwords(settings.passwords, settings.server.workers)
 
     from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp

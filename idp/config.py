@@ -46,7 +46,7 @@ DEMO_SECRET = "demo-mode-insecure-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
 #: Whole-number keys where 0 means "off" rather than being an error.
 ZERO_ALLOWED = {("server", "max_requests"), ("server", "proxy_hops"), ("database", "max_overflow"),
-                ("database", "statement_timeout")}
+                ("database", "statement_timeout"), ("passwords", "concurrency")}
 
 
 class ConfigError(Exception):
@@ -104,6 +104,8 @@ class PasswordSettings:
     time_cost: int = 2
     memory_cost: int = 19456
     parallelism: int = 1
+    #: password hashes computed at once in one worker process; 0: the machine's cores shared between the workers
+    concurrency: int = 0
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ the master makes a fresh ``PROMETHEUS_MULTIPROC_DIR`` before forking and tidies 
 Each worker keeps glibc's malloc to one arena (``post_fork``). argon2id takes 19 MiB per password check; with the
 default of one arena per thread, every gthread thread kept its own 19 MiB after its first login (workers with four
 threads grew from ~90 MB to ~155-172 MB in ``make bench``; with one arena, 97-135 MB). The buffers are reused and
-mostly given back, at no measurable CPU cost (Python's small objects do not use malloc's arenas).
+mostly given back, at no measurable CPU cost (Python's small objects do not use malloc's arenas). How many hashes a
+worker computes at once is bounded too (``passwords.concurrency``, security/passwords.py).
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class IdpServer(BaseApplication):
     """gunicorn's application for idp: options from settings, one app per worker."""
 
     def __init__(self, settings: Settings, **overrides: Any):
+        if overrides.get("workers"):  # the app shares the cores between the workers (passwords.concurrency)
+            settings = settings.replace(server={"workers": overrides["workers"]})
         self.settings = settings
         self.options = gunicorn_options(settings, **overrides)
         if settings.metrics.enabled:

@@ -1,9 +1,18 @@
 """Password hashing with argon2id at OWASP's parameters (m=19 MiB, t=2, p=1), re-hashed when they change.
 
 Unknown usernames are checked against a dummy hash so that a miss costs the same time as a wrong password.
+
+A worker computes at most ``passwords.concurrency`` hashes at once; the others wait for a turn. argon2 runs outside
+the GIL, so without a limit every server thread could hash at the same moment: no faster once the cores are busy,
+but each hash holds ``memory_cost`` of memory, and glibc keeps what it gave a hash for the next one, so a burst of
+logins left a worker with four threads 60 MB larger for good (``make bench``). The default shares the machine's
+cores between the workers, so the cores stay busy and a worker grows by at most that many hashes.
 """
 
 from __future__ import annotations
+
+import os
+import threading
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,8 +23,16 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024
 
 
+def hash_concurrency(settings: PasswordSettings, workers: int) -> int:
+    """Hashes at once per worker: the setting, or (0) the cores shared between ``workers``, at least one."""
+    if settings.concurrency:
+        return settings.concurrency
+    return max(1, -(-(os.cpu_count() or 1) // max(1, workers)))
+
+
 class Passwords:
-    def __init__(self, settings: PasswordSettings):
+    def __init__(self, settings: PasswordSettings, workers: int = 1):
+        self._turns = threading.BoundedSemaphore(hash_concurrency(settings, workers))
         self._hasher = PasswordHasher(
             time_cost=settings.time_cost,
             memory_cost=settings.memory_cost,
@@ -25,12 +42,14 @@ class Passwords:
         self._dummy = self._hasher.hash("dummy password for unknown users")
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._turns:
+            return self._hasher.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when the password matches; with no stored hash, spend the same time and say no."""
         try:
-            return self._hasher.verify(stored_hash or self._dummy, password) and stored_hash is not None
+            with self._turns:
+                return self._hasher.verify(stored_hash or self._dummy, password) and stored_hash is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
