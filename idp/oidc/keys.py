@@ -76,10 +76,10 @@ def load_keyring(directory: str | os.PathLike) -> KeyRing:
     """The keys in ``directory``, re-read only when its listing (names, sizes, mtimes) changed."""
     path = Path(directory)
     try:
-        listing = tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(path) if e.name.endswith(".pem")))
+        listing = tuple(sorted(_entry(e) for e in os.scandir(path) if e.name.endswith(".pem")))
     except FileNotFoundError:
         raise KeysError(f"keys directory {path} does not exist (run `idp keys generate`)") from None
-    key = str(path.resolve())
+    key = os.fspath(directory)  # as named: resolving it cost as much as the check itself
     with _lock:
         cached = _cache.get(key)
         if cached and cached[0] == listing:
@@ -88,6 +88,11 @@ def load_keyring(directory: str | os.PathLike) -> KeyRing:
     with _lock:
         _cache[key] = (listing, ring)
     return ring
+
+
+def _entry(entry: os.DirEntry) -> tuple[str, int, int]:
+    stat = entry.stat()
+    return entry.name, stat.st_mtime_ns, stat.st_size
 
 
 def _read_key(file: Path) -> SigningKey:
