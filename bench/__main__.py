@@ -17,6 +17,8 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--rounds", type=int, default=2, help="runs of all scenarios on one server, for RSS growth (2)")
     p.add_argument("--database", help="database URL (default: PostgreSQL idp_bench on 127.0.0.1 if it answers (made if missing), "
                                       "else SQLite in the output folder)")
+    p.add_argument("--redis", help="Redis URL for the throttle counters, or 'none' (default: redis://127.0.0.1:6379/0 "
+                                   "if it answers, as production runs idp on PostgreSQL and Redis)")
     p.add_argument("--workers", type=int, help="gunicorn workers (default: one per core)")
     p.add_argument("--threads", type=int, help="threads per worker (default: [server] threads, 4)")
     p.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto",
@@ -31,7 +33,7 @@ def parse(argv: list[str]) -> Options:
     if unknown:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     return Options(duration=a.duration, concurrency=a.concurrency, scenarios=scenarios, rounds=a.rounds,
-                   database=a.database, workers=a.workers, threads=a.threads, generator=a.generator, wrk_threads=a.wrk_threads,
+                   database=a.database, redis=a.redis, workers=a.workers, threads=a.threads, generator=a.generator, wrk_threads=a.wrk_threads,
                    login_users=a.login_users, out=a.out, profile=a.profile)
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import redis
 from argon2 import PasswordHasher, Type
 from cryptography.fernet import Fernet
 
@@ -38,6 +39,7 @@ from .report import markdown, targets
 SCENARIOS = ("discovery", "jwks", "userinfo", "client_credentials", "refresh", "login")
 BENCH_DATABASE = "idp_bench"
 DEFAULT_POSTGRES = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 #: users per login scenario: (hash bound) × 30 s × this margin, so no user needs two codes in one TOTP step
 USER_MARGIN = 1.25
 
@@ -49,6 +51,7 @@ class Options:
     scenarios: tuple[str, ...] = SCENARIOS
     rounds: int = 2
     database: str | None = None
+    redis: str | None = None  # None: DEFAULT_REDIS when it answers; "none": no Redis
     workers: int | None = None
     threads: int | None = None
     generator: str = "auto"  # auto (wrk when installed) | wrk | python
@@ -76,12 +79,26 @@ def choose_database(url: str | None, workdir: Path) -> str:
         return f"sqlite:///{workdir / 'bench.sqlite3'}"
 
 
+def choose_redis(url: str | None) -> str:
+    """Production's throttle counters live in Redis: the given URL, else the local Redis when it answers, else ""."""
+    if url:
+        return "" if url == "none" else url
+    try:
+        redis.Redis.from_url(DEFAULT_REDIS, socket_connect_timeout=3, socket_timeout=3).ping()
+        return DEFAULT_REDIS
+    except redis.RedisError:
+        return ""
+
+
 def server_environment(workdir: Path, database_url: str, workers: int, port: int,
-                       threads: int | None = None) -> dict[str, str]:
+                       threads: int | None = None, redis_url: str = "") -> dict[str, str]:
     """The environment ``idp serve`` reads, as in production: a config file plus the documented overrides."""
     config = workdir / "config.toml"
     config.write_text(f"[server]\nworkers = {workers}\naccess_log = false\n"
-                      + (f"threads = {threads}\n" if threads else ""))
+                      + (f"threads = {threads}\n" if threads else "")
+                      # a prefix of its own: counters of earlier runs or of other users of this Redis are not touched
+                      + (f'[redis]\nurl = "{redis_url}"\nkey_prefix = "idp-bench-{secrets.token_hex(4)}:"\n'
+                         if redis_url else ""))
     keys = workdir / "keys"
     ensure_keys(keys)
     return {
@@ -132,15 +149,16 @@ def run(options: Options) -> dict:
     workdir.mkdir()
     workers = options.workers or cores()
     database_url = choose_database(options.database, workdir)
+    redis_url = choose_redis(options.redis)
     port = servers.free_port()
-    env = server_environment(workdir, database_url, workers, port, options.threads)
+    env = server_environment(workdir, database_url, workers, port, options.threads, redis_url)
     settings = load_settings(environ=env)
     use_wrk = options.generator == "wrk" or (options.generator == "auto" and generators.wrk_available())
     if options.generator == "wrk" and not generators.wrk_available():
         raise SystemExit("wrk is not installed (make setup installs Debian's wrk)")
 
     report = {"schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
-    print(f"bench: database {database_url.split('@')[-1]}, {workers} workers × {settings.server.threads} threads, generator "
+    print(f"bench: database {database_url.split('@')[-1]}, redis {redis_url or 'none'}, {workers} workers × {settings.server.threads} threads, generator "
           f"{'wrk + python' if use_wrk else 'python'}", flush=True)
 
     seconds = hash_time(settings)
@@ -160,6 +178,7 @@ def run(options: Options) -> dict:
     report["config"] = {
         "duration_s": options.duration, "concurrency": options.concurrency, "rounds": options.rounds,
         "workers": workers, "threads": settings.server.threads, "database": database_url.split(":", 1)[0].split("+")[0],
+        "redis": bool(redis_url),
         "generator": "wrk (one-request scenarios) + python asyncio/aiohttp (login)" if use_wrk else "python asyncio/aiohttp",
         "login_users": login_users, "scenarios": list(options.scenarios),
     }

@@ -43,7 +43,8 @@ def markdown(report: dict) -> str:
     lines = [
         f"Run {report['started_at']} on {m['cpu']} ({m['cores']} cores, {m['memory_gb']} GB), Python {m['python']}, "
         f"load average at start {', '.join(f'{x:.2f}' for x in m['load_avg_at_start'])}.",
-        f"`idp serve`: {c['workers']} workers × {c['threads']} threads, {c['database']}; concurrency {c['concurrency']}, "
+        f"`idp serve`: {c['workers']} workers × {c['threads']} threads, {c['database']}"
+        f"{' + redis (throttle counters)' if c.get('redis') else ''}; concurrency {c['concurrency']}, "
         f"{c['duration_s']} s per scenario, round {c['rounds']} of {c['rounds']} shown; generator: {c['generator']}.",
         "",
         f"- Hash bound: one argon2id hash (m={ceil['hash']['parameters']['memory_cost']} KiB, "

@@ -11,11 +11,21 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
+
+from bench.harness import DEFAULT_REDIS
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["discovery", "jwks", "userinfo", "client_credentials", "refresh", "login"]
+
+
+def redis_answers() -> bool:
+    try:
+        return bool(redis.Redis.from_url(DEFAULT_REDIS, socket_connect_timeout=3).ping())
+    except redis.RedisError:
+        return False
 
 
 def test_benchmark_runs_every_scenario_without_errors(database_url, tmp_path):
@@ -28,6 +38,7 @@ def test_benchmark_runs_every_scenario_without_errors(database_url, tmp_path):
     report = json.loads((out / "results.json").read_text())
 
     assert report["config"]["concurrency"] == 2 and report["config"]["workers"] >= 1
+    assert report["config"]["redis"] is redis_answers()  # production's throttle counters: Redis when there is one
     assert report["ceilings"]["hash"]["ms"] > 0 and report["ceilings"]["hash"]["bound_per_s"] > 0
     assert report["ceilings"]["stack"]["requests"] > 0 and report["ceilings"]["stack"]["errors"] == 0
     assert len(report["rounds"]) == 2
