@@ -38,6 +38,22 @@ def targets(report: dict) -> list[dict]:
     return checks
 
 
+#: the two stack-ceiling runs of one report differing by more than this: the machine's speed changed during the run
+NOISE_LIMIT = 0.25
+
+
+def noisy_machine(ceiling_runs: list[float]) -> list[str]:
+    """A warning line when the stack ceiling measured before and after idp's runs disagree: the same code ran at
+    different speeds, so this run's ratios (and every CPU figure) are uncertain by at least as much."""
+    if len(ceiling_runs) < 2 or not min(ceiling_runs):
+        return []
+    spread = max(ceiling_runs) / min(ceiling_runs) - 1
+    if spread <= NOISE_LIMIT:
+        return []
+    return [f"- **Noisy machine**: the two stack-ceiling runs differ by {spread:.0%} (more than {NOISE_LIMIT:.0%}); "
+            "the same code ran at different speeds during this run, so compare figures only between runs that agree."]
+
+
 def markdown(report: dict) -> str:
     c, m, ceil = report["config"], report["machine"], report["ceilings"]
     lines = [
@@ -54,6 +70,7 @@ def markdown(report: dict) -> str:
         f"(p50 {ceil['stack']['latency_ms']['p50']} ms, p99 {ceil['stack']['latency_ms']['p99']} ms, server CPU "
         f"{ceil['stack']['cpu_per_request_ms']} ms/req, generator CPU {ceil['stack']['generator_cpu_per_request_ms']} ms/req; "
         f"the better of two runs, before and after idp's: {' and '.join(map(str, ceil['stack'].get('runs_per_s', [])))} req/s).",
+        *noisy_machine(ceil['stack'].get('runs_per_s', [])),
         "",
         "| Scenario | Throughput /s | p50 ms | p99 ms | Errors | Server CPU ms/unit | PostgreSQL CPU ms/unit "
         "| Generator CPU ms/unit | Ratio | Target |",
