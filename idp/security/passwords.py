@@ -27,7 +27,15 @@ def hash_concurrency(settings: PasswordSettings, workers: int) -> int:
     """Hashes at once per worker: the setting, or (0) the cores shared between ``workers``, at least one."""
     if settings.concurrency:
         return settings.concurrency
-    return max(1, -(-(os.cpu_count() or 1) // max(1, workers)))
+    return max(1, -(-usable_cores() // max(1, workers)))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class Passwords:

@@ -68,7 +68,7 @@ def test_a_worker_checks_at_most_concurrency_passwords_at_once(limit):
 
 
 def test_concurrency_zero_shares_the_cores_between_the_workers(monkeypatch):
-    monkeypatch.setattr(passwords_module.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(passwords_module, "usable_cores", lambda: 4)
     auto = PasswordSettings()
     assert [hash_concurrency(auto, workers) for workers in (1, 2, 3, 4, 8)] == [4, 2, 2, 1, 1]
     assert hash_concurrency(PasswordSettings(concurrency=3), 4) == 3
