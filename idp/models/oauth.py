@@ -155,7 +155,24 @@ class AuthorizationCode(_AuthenticationContext, db.Model):
         return self.nonce
 
 
-class Token(_AuthenticationContext, db.Model):
+class TokenChecks:
+    """Authlib's TokenMixin checks on ``scope``, ``issued_at``, ``expires_at`` and ``revoked_at``: shared by the stored
+    token and userinfo's narrow view of it (``store.BearerToken``)."""
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.expires_at - self.issued_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        return clock.now() >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Token(TokenChecks, _AuthenticationContext, db.Model):
     """One issuance: an access token and maybe a refresh token. Rotation makes a new row in the same ``grant_id``.
 
     A client-credentials token has no user and no login behind it: ``user_id``, ``auth_time`` and ``acr`` are None.
@@ -184,21 +201,9 @@ class Token(_AuthenticationContext, db.Model):
     user: Mapped[Optional[User]] = relationship()
     client: Mapped[Client] = relationship()
 
-    # Authlib TokenMixin protocol
+    # Authlib TokenMixin protocol (the rest in TokenChecks)
     def check_client(self, client: Client) -> bool:
         return self.client_id == client.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return int((self.expires_at - self.issued_at).total_seconds())
-
-    def is_expired(self) -> bool:
-        return clock.now() >= self.expires_at
-
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
 
     def get_user(self) -> Optional[User]:
         return self.user

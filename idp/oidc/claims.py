@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from authlib.oidc.core import UserInfo
 
 from ..models import User
+
+if TYPE_CHECKING:
+    from .bearer import TokenUser
 
 SCOPES_SUPPORTED = ["openid", "profile", "email", "offline_access"]
 CLAIMS_SUPPORTED = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
@@ -16,7 +21,8 @@ ACR_MFA = "urn:idp:acr:mfa"
 ACR_VALUES_SUPPORTED = [ACR_PASSWORD, ACR_MFA]
 
 
-def generate_user_info(user: User, scope: str) -> UserInfo:
+def generate_user_info(user: User | TokenUser, scope: str) -> UserInfo:
+    """The ID token's user (a ``User``) or userinfo's (the claims read with the access token)."""
     scopes = set((scope or "").split())
     info = UserInfo(sub=user.subject)
     if "profile" in scopes:

@@ -16,7 +16,7 @@ from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from flask import current_app
 
 from ..security.tokens import new_secret
-from . import claims, store
+from . import bearer, claims, store
 from .client_auth import METHOD as PRIVATE_KEY_JWT, PrivateKeyJWT
 from .dcr import ConfigurationEndpoint, RegistrationEndpoint
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
@@ -48,7 +48,7 @@ class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string):
         """Authlib seam. Finds the access token by checksum; tokens of disabled users or clients are not valid, nor
         are client-credentials tokens (no user: nothing for userinfo to describe)."""
-        return store.find_bearer_token(token_string)
+        return bearer.find_bearer_token(token_string)
 
 
 class UserInfoEndpoint(_UserInfoEndpoint):

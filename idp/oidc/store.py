@@ -10,7 +10,7 @@ from datetime import timedelta
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload, load_only
+from sqlalchemy.orm import joinedload
 from flask import current_app, g, has_app_context
 
 from .. import audit, clock
@@ -187,30 +187,6 @@ def find_access_token(value: str) -> Token | None:
 def _access_token_statement() -> sa.Select:
     return (sa.select(Token).options(joinedload(Token.user), joinedload(Token.client))
             .where(Token.access_token_hash == sa.bindparam("checksum")))
-
-
-@cache
-def _bearer_token_statement() -> sa.Select:
-    """The access token of an enabled user and client, with only the columns that validating it and answering
-    userinfo read (a narrow row: the client's JSON columns are not fetched or decoded)."""
-    return (
-        sa.select(Token)
-        .join(Token.user).join(Token.client)
-        .options(load_only(Token.scope, Token.issued_at, Token.expires_at, Token.revoked_at, Token.client_id,
-                           Token.user_id, raiseload=True),
-                 contains_eager(Token.user).load_only(User.subject, User.username, User.email, User.display_name,
-                                                      User.disabled, raiseload=True),
-                 contains_eager(Token.client).load_only(Client.client_id, Client.enabled,
-                                                        Client.id_token_signed_response_alg, raiseload=True))
-        .where(Token.access_token_hash == sa.bindparam("checksum"), User.disabled.is_(False), Client.enabled.is_(True))
-    )
-
-
-def find_bearer_token(value: str) -> Token | None:
-    """The access token presented to userinfo: one query; None unless its user and client are enabled."""
-    if not value or len(value) > 512:
-        return None
-    return db.session.scalar(_bearer_token_statement(), {"checksum": token_checksum(value)})
 
 
 def revoke_tokens(condition) -> None:

@@ -47,7 +47,7 @@ def test_the_token_endpoint_answers_temporarily_unavailable_json(client, monkeyp
 
 
 def test_userinfo_answers_temporarily_unavailable_json(client, monkeypatch):
-    monkeypatch.setattr("idp.oidc.store.find_bearer_token", refuse)
+    monkeypatch.setattr("idp.oidc.bearer.find_bearer_token", refuse)
     response = client.get("/userinfo", headers={"Authorization": "Bearer " + "x" * 43})
     assert response.status_code == 503 and response.json["error"] == "temporarily_unavailable"
 
