@@ -32,6 +32,7 @@ from cryptography.fernet import Fernet
 
 from idp.config import load_settings
 from idp.oidc.keys import ensure_keys
+from idp.security.passwords import usable_cores
 
 from . import generators, seed, servers
 from .report import markdown, targets
@@ -60,10 +61,6 @@ class Options:
     out: Path = Path("bench-results")
     profile: bool = False
     extra: dict = field(default_factory=dict)
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0))
 
 
 def choose_database(url: str | None, workdir: Path) -> str:
@@ -132,7 +129,7 @@ def machine() -> dict:
         model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": model or platform.processor(), "cores": cores(), "memory_gb": round(_mem_total_gb(), 1),
+    return {"cpu": model or platform.processor(), "cores": usable_cores(), "memory_gb": round(_mem_total_gb(), 1),
             "kernel": platform.release(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg()}
 
 
@@ -147,7 +144,7 @@ def run(options: Options) -> dict:
     workdir = out / "work"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir()
-    workers = options.workers or cores()
+    workers = options.workers or usable_cores()
     database_url = choose_database(options.database, workdir)
     redis_url = choose_redis(options.redis)
     port = servers.free_port()
@@ -162,7 +159,7 @@ def run(options: Options) -> dict:
           f"{'wrk + python' if use_wrk else 'python'}", flush=True)
 
     seconds = hash_time(settings)
-    bound = cores() / seconds
+    bound = usable_cores() / seconds
     report["ceilings"] = {"hash": {"ms": round(seconds * 1000, 2), "bound_per_s": round(bound, 1),
                                    "parameters": asdict(settings.passwords)}}
     print(f"bench: one argon2id hash {seconds * 1000:.1f} ms -> hash bound {bound:.1f} logins/s", flush=True)

@@ -157,7 +157,7 @@ class AuthorizationCode(_AuthenticationContext, db.Model):
 
 class TokenChecks:
     """Authlib's TokenMixin checks on ``scope``, ``issued_at``, ``expires_at`` and ``revoked_at``: shared by the stored
-    token and userinfo's narrow view of it (``store.BearerToken``)."""
+    token and userinfo's narrow view of it (``oidc.bearer.BearerToken``)."""
 
     def get_scope(self) -> str:
         return self.scope

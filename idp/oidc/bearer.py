@@ -4,8 +4,8 @@ Userinfo is the endpoint relying parties call most, and all it needs from the da
 token's scope and lifetime, the user's claims, and whether the user and client are enabled (checked in SQL). A Core
 statement on the connection, built once, answers that without the ORM's identity map and loaders: about a quarter
 less server-side CPU per userinfo request than the same narrow query through the ORM (in-process on PostgreSQL,
-alternating runs: 577-660 µs against 737-888 µs).
-Introspection and revocation keep the full ``Token`` row (``store.find_access_token``).
+alternating runs: 577-660 µs against 737-888 µs). Introspection and revocation keep the full ``Token`` row
+(``store.find_access_token``).
 """
 
 from __future__ import annotations
